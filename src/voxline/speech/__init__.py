@@ -1,0 +1,1 @@
+"""Speech providers: VAD, recognizers and synthesizers."""

@@ -1,0 +1,1 @@
+"""Transports carry a call's audio: Twilio Media Streams, the browser, a simulated caller."""
