@@ -5,11 +5,12 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 BOT ?= bots/pizza
-EXTRAS ?= embedded,kb,postgres,dev
+EXTRAS ?= embedded,kb,postgres,deploy,dev
 
 .PHONY: install run test lint bench clean
 
-$(VENV)/.installed-$(subst ,,$(EXTRAS)): pyproject.toml
+$(VENV)/.installed-$(subst ,,$(EXTRAS)): pyproject.toml scripts/system-deps.sh
+	bash scripts/system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[$(EXTRAS)]'

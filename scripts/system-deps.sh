@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Debian packages the tests and tools need, installed only when missing (idempotent, root).
+set -euo pipefail
+need=()
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "missing system packages: ${need[*]} (run as root or install them)" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+fi
