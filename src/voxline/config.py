@@ -131,4 +131,3 @@ def load_settings(
     if settings.tts not in {"embedded", "riva"}:
         raise ValueError(f"VOXLINE_TTS must be embedded or riva, got {settings.tts!r}")
     return settings
-

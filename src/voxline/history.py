@@ -63,9 +63,7 @@ class History:
 
     def tool_result(self, result: ToolResult) -> None:
         content = json.dumps({"error": result.error} if result.error else result.result)
-        self._messages.append(
-            {"role": "tool", "tool_call_id": result.call.id, "content": content}
-        )
+        self._messages.append({"role": "tool", "tool_call_id": result.call.id, "content": content})
 
     def user_texts(self) -> list[str]:
         return [m["content"] for m in self._messages if m["role"] == "user"]

@@ -1,0 +1,361 @@
+"""One conversation: caller audio in, turn decisions, agent replies spoken back.
+
+``Call`` wires the stages (VAD and recognizer, turn taker, agent, splitter, synthesizer,
+playout) and holds the only per-call state. Each reply runs as one task that can be cancelled
+at any await; what the caller heard is written to the history from the playout's mark echoes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from voxline.agents.base import Agent, Turn
+from voxline.bot import Bot
+from voxline.events import (
+    AudioIn,
+    CallStop,
+    Digit,
+    EndCall,
+    MarkPlayed,
+    TextDelta,
+    ToolResult,
+    Transcript,
+    TransportEvent,
+)
+from voxline.history import History
+from voxline.playout import Outbound, Playout, Segment
+from voxline.records import Records
+from voxline.sentences import SentenceSplitter
+from voxline.speech.base import AudioFormat, Recognizer, RecognizerHints, Synthesizer
+from voxline.speech.vad import SileroModel, VadTracker
+from voxline.tools import ToolBox, ToolContext
+from voxline.turns import (
+    Cancel,
+    Confirm,
+    Decision,
+    Eager,
+    Hangup,
+    Interrupt,
+    Reprompt,
+    Respond,
+    TurnTaker,
+)
+
+log = logging.getLogger("voxline.call")
+FALLBACK = "Sorry, I'm having trouble right now. Could you say that again?"
+
+
+@dataclass
+class Reply:
+    id: int
+    user_text: str | None  # None for the greeting and re-prompts
+    speculative: bool = False
+    confirmed: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task | None = None
+    heard: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    end_call: bool = False
+    outcome: str = ""
+    recorded: bool = False
+
+
+@dataclass
+class CallServices:
+    """What every call of a process shares: models, providers and the records store."""
+
+    bot: Bot
+    recognizer: Recognizer
+    synthesizer: Synthesizer
+    agent_factory: Callable[[], Agent]
+    records: Records
+    vad: SileroModel | None = None
+
+
+class Call:
+    def __init__(
+        self,
+        services: CallServices,
+        out: Outbound,
+        fmt: AudioFormat,
+        call_id: str,
+        clock: Callable[[], float],
+    ) -> None:
+        self.s = services
+        self.bot = services.bot
+        self.out = out
+        self.fmt = fmt
+        self.call_id = call_id
+        self.clock = clock
+        self.history = History(self.bot.prompt)
+        self.agent = services.agent_factory()
+        self.tools = ToolBox(list(self.bot.tools))
+        self.context = ToolContext(call_id, services.records, self.bot.data)
+        self.turns = TurnTaker(self.bot.turns, clock())
+        self.playout = Playout(out, clock, self._on_speaking, self._on_heard)
+        self.vad = services.vad.stream(fmt.rate) if services.vad else None
+        self.tracker = VadTracker()
+        hints = RecognizerHints(
+            language=self.bot.voice.language,
+            phrases=self.bot.vocabulary,
+            stop_history_ms=self.bot.turns.stop_history_ms,
+            stop_history_eou_ms=self.bot.turns.stop_history_eou_ms,
+            interim=self.bot.turns.mode != "final" or not services.recognizer.caps.endpointing,
+        )
+        self.recognition = services.recognizer.open(fmt, hints)
+        self.reply: Reply | None = None
+        self._ids = itertools.count(1)
+        self._tasks: set[asyncio.Task] = set()
+        self.ended = asyncio.Event()
+        self.end_reason = ""
+        self.outcome = "hung up"
+        self.barge_ins: list[float] = []  # onset -> clear sent, seconds
+
+    # --- the call's life --------------------------------------------------------------------
+
+    async def run(self, events: AsyncIterator[TransportEvent]) -> None:
+        """Serve the call until the caller hangs up or the bot ends it."""
+        listener = asyncio.create_task(self._transcripts(), name=f"{self.call_id}-transcripts")
+        ticker = asyncio.create_task(self._ticker(), name=f"{self.call_id}-ticker")
+        ender = asyncio.create_task(self.ended.wait())
+        try:
+            if self.bot.greeting:
+                self._start_reply(None, text=self.bot.greeting)
+            inbound = asyncio.create_task(self._inbound(events), name=f"{self.call_id}-inbound")
+            await asyncio.wait({inbound, ender, listener}, return_when=asyncio.FIRST_COMPLETED)
+            if listener.done() and listener.exception():
+                log.error("call %s: recognizer failed: %r", self.call_id, listener.exception())
+            inbound.cancel()
+        finally:
+            for task in (listener, ticker, ender, *self._tasks):
+                task.cancel()
+            if self.reply and self.reply.task:
+                self.reply.task.cancel()
+            await self.recognition.aclose()
+            await asyncio.gather(listener, ticker, ender, *self._tasks, return_exceptions=True)
+            if self.reply:
+                await self._finish_reply(self.reply, self.reply.outcome or "hung up")
+
+    async def _inbound(self, events: AsyncIterator[TransportEvent]) -> None:
+        async for event in events:
+            if isinstance(event, AudioIn):
+                await self._audio(event)
+            elif isinstance(event, MarkPlayed):
+                self._mark(event.name)
+            elif isinstance(event, Digit):
+                log.info("call %s: DTMF %s", self.call_id, event.digit)
+            elif isinstance(event, CallStop):
+                self.end_reason = self.end_reason or "caller hung up"
+                return
+
+    async def _audio(self, audio: AudioIn) -> None:
+        now = self.clock()
+        if self.vad is not None:
+            end = now
+            for prob, lag in self.vad.push(audio.pcm):
+                if event := self.tracker.update(prob, end - lag):
+                    await self._apply(self.turns.on_event(event, now))
+        stamped = AudioIn(audio.pcm, audio.raw, now)
+        await self.recognition.send(stamped, self.tracker.speaking if self.vad else None)
+
+    async def _transcripts(self) -> None:
+        async for tr in self.recognition:
+            log.info("call %s: %s transcript %r", self.call_id, tr.kind, tr.text)
+            await self._apply(self.turns.on_event(tr, self.clock()), tr)
+
+    async def _ticker(self) -> None:
+        while True:
+            await asyncio.sleep(0.25)
+            await self._apply(self.turns.tick(self.clock()))
+
+    # --- decisions --------------------------------------------------------------------------
+
+    async def _apply(self, decisions: list[Decision], tr: Transcript | None = None) -> None:
+        for d in decisions:
+            if isinstance(d, Interrupt):
+                await self._interrupt(d)
+            elif isinstance(d, Cancel):
+                if self.reply and self.reply.user_text is not None:
+                    log.info("call %s: cancel reply (%s)", self.call_id, d.reason)
+                    self._cancel_reply("cancelled")
+            elif isinstance(d, Respond):
+                if d.replace:
+                    self.history.replace_user(d.text)
+                else:
+                    self.history.user(d.text)
+                self._cancel_reply("replaced")
+                reply = self._start_reply(d.text, speculative=d.speculative)
+                reply.timings["speech_end"] = d.speech_end or 0.0
+                reply.timings["transcript"] = tr.t if tr else self.clock()
+            elif isinstance(d, Confirm):
+                if self.reply:
+                    self.reply.confirmed.set()
+                    self.reply.speculative = False
+            elif isinstance(d, Eager):
+                self.recognition.eager(d.on)
+            elif isinstance(d, Reprompt):
+                self._start_reply(None, text="Are you still there?")
+            elif isinstance(d, Hangup):
+                self._start_reply(None, text="I'll let you go now. Goodbye!").end_call = True
+
+    async def _interrupt(self, d: Interrupt) -> None:
+        cut = await self.playout.clear()
+        took = self.clock() - d.onset
+        self.barge_ins.append(took)
+        log.info(
+            "call %s: barge-in %r, clear %.0f ms after onset, %d segment(s) cut",
+            self.call_id, d.text, 1000 * took, len(cut),
+        )  # fmt: skip
+        if self.reply:
+            self.reply.timings["barge_in"] = took
+        self._cancel_reply("interrupted")
+
+    def _cancel_reply(self, outcome: str) -> None:
+        reply = self.reply
+        if reply is None or reply.task is None or reply.task.done():
+            return
+        reply.outcome = outcome
+        reply.task.cancel()
+
+    # --- replies ----------------------------------------------------------------------------
+
+    def _start_reply(self, user_text: str | None, text: str = "", speculative: bool = False):
+        reply = Reply(next(self._ids), user_text, speculative)
+        reply.timings["respond"] = self.clock()
+        if not speculative:
+            reply.confirmed.set()
+        previous, self.reply = self.reply, reply
+        reply.task = asyncio.create_task(self._run_reply(reply, text, previous))
+        return reply
+
+    async def _run_reply(self, reply: Reply, text: str, previous: Reply | None) -> None:
+        if previous is not None and previous.task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await previous.task  # a replaced reply finishes cancelling before this speaks
+            await self._finish_reply(previous, previous.outcome or "replaced")
+        segments: asyncio.Queue[str | None] = asyncio.Queue()
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self._think(reply, text, segments))
+                await self._speak(reply, segments)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("call %s: reply %d failed", self.call_id, reply.id)
+        finally:
+            if self.reply is reply:
+                self.turns.on_reply_done(self.clock())
+        if not self.playout.has_pending:
+            self._reply_over(reply)
+
+    async def _think(self, reply: Reply, text: str, segments: asyncio.Queue) -> None:
+        """The agent's events to speakable segments."""
+        splitter = SentenceSplitter()
+        try:
+            if text:
+                for seg in splitter.push(text):
+                    await segments.put(seg)
+            else:
+                turn = Turn(self.history, self.tools, self.context, reply.confirmed.wait)
+                async for event in self.agent.reply(turn):
+                    if isinstance(event, TextDelta):
+                        reply.timings.setdefault("agent_first", self.clock())
+                        for seg in splitter.push(event.text):
+                            await segments.put(seg)
+                    elif isinstance(event, ToolResult):
+                        log.info("call %s: tool %s -> %s", self.call_id, event.call.name,
+                                 event.error or event.result)  # fmt: skip
+                        if not event.error:
+                            self.outcome = "order placed"
+                    elif isinstance(event, EndCall):
+                        reply.end_call = True
+        except (asyncio.CancelledError, GeneratorExit):
+            raise
+        except Exception:
+            log.exception("call %s: agent failed", self.call_id)
+            splitter.flush()
+            for seg in splitter.push(FALLBACK + " "):
+                await segments.put(seg)
+        finally:
+            for seg in splitter.flush():
+                segments.put_nowait(seg)
+            segments.put_nowait(None)
+
+    async def _speak(self, reply: Reply, segments: asyncio.Queue) -> None:
+        """Synthesize one segment ahead of the one playing."""
+        audio: asyncio.Queue = asyncio.Queue(maxsize=1)
+
+        async def synthesize() -> None:
+            while (seg := await segments.get()) is not None:
+                reply.timings.setdefault("first_segment", self.clock())
+                chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
+                await audio.put((seg, chunks))
+                try:
+                    async for pcm in self.s.synthesizer.synthesize(
+                        seg, self.out.rate, self.bot.voice
+                    ):
+                        chunks.put_nowait(pcm)
+                except Exception:
+                    log.exception("call %s: synthesis failed for %r", self.call_id, seg)
+                finally:
+                    chunks.put_nowait(None)
+            await audio.put(None)
+
+        async def drain(chunks: asyncio.Queue):
+            while (pcm := await chunks.get()) is not None:
+                yield pcm
+
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(synthesize())
+            if self.bot.turns.hold_playback_until_confirmed:
+                await reply.confirmed.wait()
+            while (item := await audio.get()) is not None:
+                seg, chunks = item
+                await self.playout.play(seg, drain(chunks), owner=reply)
+                reply.timings.setdefault("first_audio", self.playout.first_audio_at or 0.0)
+
+    def _on_speaking(self, speaking: bool) -> None:
+        decisions = self.turns.on_bot_speaking(speaking, self.clock())
+        for d in decisions:
+            if isinstance(d, Eager):
+                self.recognition.eager(d.on)
+
+    def _on_heard(self, segment: Segment) -> None:
+        self.history.assistant(segment.text)
+        if isinstance(segment.owner, Reply):
+            segment.owner.heard.append(segment.text)
+
+    def _mark(self, name: str) -> None:
+        self.playout.on_mark(name)
+        reply = self.reply
+        if reply and reply.task and reply.task.done() and not self.playout.has_pending:
+            self._reply_over(reply)
+
+    def _reply_over(self, reply: Reply) -> None:
+        """The reply has been generated and every mark has come back."""
+        self.playout.stopped()
+        self.playout.first_audio_at = None
+        if reply.end_call and not reply.outcome:
+            self.end_reason = "bot ended the call"
+            self.ended.set()
+
+    async def _finish_reply(self, reply: Reply, outcome: str) -> None:
+        """Write the reply's turn records once, whatever ended it."""
+        if reply.recorded:
+            return
+        reply.recorded = True
+        reply.outcome = outcome
+        t = reply.timings
+        if t.get("speech_end") and t.get("first_audio"):
+            t["latency"] = t["first_audio"] - t["speech_end"]
+        if reply.user_text is not None:
+            await self.s.records.add_turn(self.call_id, "user", reply.user_text, False, t)
+        if reply.heard:
+            interrupted = outcome == "interrupted"
+            await self.s.records.add_turn(
+                self.call_id, "assistant", " ".join(reply.heard), interrupted, {}
+            )

@@ -1,0 +1,125 @@
+"""Paced playout of the bot's audio, with a mark after each spoken segment.
+
+Audio goes out in fixed 20 ms frames at real-time pace, a small lead ahead of the far end's
+playback: enough to ride out network jitter, little enough that a barge-in has almost nothing
+buffered to throw away. A mark after each segment comes back when that segment has played;
+``clear`` makes Twilio echo every pending mark, so marks still pending when we clear are
+counted as cut, not heard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from voxline.audio import FRAME_MS, Framer, frame_bytes
+
+
+class Outbound(Protocol):
+    """What the playout needs from a transport."""
+
+    rate: int
+
+    async def send_audio(self, pcm: bytes) -> None: ...
+
+    async def send_mark(self, name: str) -> None: ...
+
+    async def send_clear(self) -> None: ...
+
+
+@dataclass
+class Segment:
+    mark: str
+    text: str
+    owner: object = None  # the reply it belongs to
+    heard: bool = False
+
+
+class Playout:
+    def __init__(
+        self,
+        out: Outbound,
+        clock: Callable[[], float],
+        on_speaking: Callable[[bool], None],  # the bot's audio started (True) or ended
+        on_heard: Callable[[Segment], None],
+        lead_s: float = 0.2,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.out = out
+        self.clock = clock
+        self.lead_s = lead_s
+        self._sleep = sleep
+        self._on_speaking = on_speaking
+        self._on_heard = on_heard
+        self._frame = frame_bytes(out.rate)
+        self._frame_s = FRAME_MS / 1000
+        self._pending: list[Segment] = []  # marks sent and not echoed yet, oldest first
+        self._names = itertools.count(1)
+        self._t0 = 0.0  # when the far end started playing the current run of audio
+        self._sent_s = 0.0  # audio sent since _t0
+        self.speaking = False
+        self.frames_sent = 0
+        self.underruns = 0  # times the far end ran dry in the middle of a reply
+        self.first_audio_at: float | None = None
+
+    async def play(self, text: str, chunks, owner: object = None) -> Segment:
+        """Send one segment's audio (an async iterator of PCM chunks), then its mark."""
+        framer = Framer(self._frame)
+        async for chunk in chunks:
+            for frame in framer.push(chunk):
+                await self._send(frame)
+        for frame in framer.flush(pad=0):
+            await self._send(frame)
+        segment = Segment(f"s{next(self._names)}", text, owner)
+        self._pending.append(segment)
+        await self.out.send_mark(segment.mark)
+        return segment
+
+    async def _send(self, frame: bytes) -> None:
+        now = self.clock()
+        ahead = self._sent_s - (now - self._t0)
+        if ahead < 0:  # the far end has played everything: start a new run of audio
+            if self.speaking and self._sent_s:
+                self.underruns += 1
+            self._t0, self._sent_s, ahead = now, 0.0, 0.0
+        if ahead > self.lead_s:
+            await self._sleep(ahead - self.lead_s)
+        if not self.speaking:
+            self.speaking = True
+            self.first_audio_at = self.clock()
+            self._on_speaking(True)
+        await self.out.send_audio(frame)
+        self.frames_sent += 1
+        self._sent_s += self._frame_s
+
+    def on_mark(self, name: str) -> None:
+        """A mark echo: the segments up to it have played."""
+        for i, segment in enumerate(self._pending):
+            if segment.mark == name:
+                for played in self._pending[: i + 1]:
+                    played.heard = True
+                    self._on_heard(played)
+                del self._pending[: i + 1]
+                break
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._pending)
+
+    def stopped(self) -> None:
+        """The reply is over and every mark came back: the bot is silent again."""
+        if self.speaking:
+            self.speaking = False
+            self._on_speaking(False)
+
+    async def clear(self) -> list[Segment]:
+        """Stop playback now; returns the segments that were cut (sent but not heard)."""
+        cut, self._pending = self._pending, []
+        await self.out.send_clear()
+        self._sent_s = 0.0
+        self._t0 = self.clock()
+        self.speaking = False
+        return cut

