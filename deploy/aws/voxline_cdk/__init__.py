@@ -1,0 +1,1 @@
+"""AWS CDK constructs that deploy Voxline: Fargate call server in front, GPU NIMs behind it."""
