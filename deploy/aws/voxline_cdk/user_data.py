@@ -60,7 +60,7 @@ def nim_containers(config: DeployConfig) -> list[NimContainer]:
             image=config.llm_image,
             gpus=LLM_GPUS,
             ports=(LLM_PORT,),
-            env=(("NIM_CACHE_PATH", "/opt/nim/.cache"), ("CONTAINER_PROFILE", config.llm_profile)),
+            env=(("NIM_CACHE_PATH", "/opt/nim/.cache"), ("NIM_MODEL_PROFILE", config.llm_profile)),
             shm_size="16GB",
             as_ubuntu=True,
         ),
