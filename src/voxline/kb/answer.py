@@ -1,0 +1,101 @@
+"""Extractive answers: speak the retrieved sentences that best answer the question.
+
+With no LLM there is no generation, so the answer is made of the documents' own sentences.
+Every sentence of the top passages is scored by cosine similarity to the question (plus a
+small bonus for shared content words); the best one, and a neighbour from the same passage if
+it scores nearly as well, are read in document order. Headings and fragments are skipped.
+
+Sentence scores also decide relevance: a whole 600-character chunk matches a question only
+loosely (cosine 0.2-0.6 for real answers), whereas the answering sentence stands out (>= 0.40
+on the sample bot's questions, <= 0.29 for off-topic ones), so the threshold is applied here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from voxline.kb.base import Hit
+from voxline.kb.search import fts_query
+from voxline.kb.text import split_sentences
+
+Embed = Callable[[list[str]], np.ndarray]
+
+
+@dataclass(frozen=True, slots=True)
+class Extract:
+    text: str
+    score: float  # cosine of the best sentence (or the hit score without an embedder)
+
+
+def _stems(text: str) -> set[str]:
+    words = re.findall(r'"([^"]+)"', fts_query(text))
+    return {re.sub(r"(ing|ed|es|s)$", "", w) if len(w) > 4 else w for w in words}
+
+
+def _speakable(sentence: str) -> bool:
+    return len(sentence.split()) >= 4 and sentence[-1] in ".?!\"')"
+
+
+_LEANS_BACK = re.compile(r"^(it|its|it's|they|their|this|these|that|he|she|his|her)\b", re.I)
+
+
+def _units(text: str) -> list[str]:
+    """Speakable sentences; one that starts with a pronoun keeps the sentence before it, so
+    "Its range is 70 km" is scored (and spoken) together with the bike it is about."""
+    units: list[str] = []
+    prev = ""
+    for s in split_sentences(text):
+        if _speakable(s):
+            units.append(f"{prev} {s}" if prev and _LEANS_BACK.match(s) else s)
+        prev = s if _speakable(s) else ""
+    return units
+
+
+def extract_answer(
+    question: str,
+    hits: list[Hit],
+    embed: Embed | None,
+    max_sentences: int = 2,
+    max_chars: int = 300,
+    margin: float = 0.08,
+) -> Extract:
+    """The most relevant sentences among ``hits`` and how relevant they are."""
+    pool: list[tuple[int, int, str]] = []  # (hit, sentence index, sentence)
+    for h, hit in enumerate(hits):
+        sentences = _units(hit.text)
+        pool.extend((h, i, s) for i, s in enumerate(sentences))
+    if not pool:
+        return Extract("", 0.0)
+    qwords = _stems(question)
+    overlap = np.array(
+        [len(qwords & _stems(s)) / max(len(qwords), 1) for _, _, s in pool], dtype=np.float32
+    )
+    if embed is not None:
+        vectors = embed([question, *(s for _, _, s in pool)])
+        cosine = vectors[1:] @ vectors[0]
+        relevance = float(cosine.max())
+    else:
+        cosine = np.zeros(len(pool), dtype=np.float32)
+        relevance = hits[0].score
+    scores = cosine + 0.15 * overlap
+    max_chars = max(max_chars, len(pool[int(np.argmax(scores))][2]))
+    order = [int(i) for i in np.argsort(-scores)]
+    best = order[0]
+    chosen = [best]
+    for i in order[1:]:
+        if len(chosen) >= max_sentences or scores[i] < scores[best] - margin:
+            break
+        total = sum(len(pool[j][2]) for j in chosen) + len(pool[i][2])
+        if pool[i][0] == pool[best][0] and total <= max_chars:
+            chosen.append(i)
+    parts: list[str] = []
+    for i in sorted(chosen, key=lambda j: pool[j][:2]):
+        for sentence in split_sentences(pool[i][2]):  # a unit may repeat its neighbour's lead
+            if sentence not in parts:
+                parts.append(sentence)
+    text = " ".join(parts)
+    return Extract(text, relevance)
