@@ -35,6 +35,11 @@ _MENU = re.compile(r"\b(what|which|options|menu|choices|do you have|kinds|list)\
 _PRICE = re.compile(r"\b(how much|price|cost)\b")
 
 
+def _say(text: str) -> TextDelta:
+    """Deltas concatenate like streamed tokens: end each sentence with a space."""
+    return TextDelta(text + " ")
+
+
 def spoken_list(items: list[str], last: str = "and") -> str:
     if len(items) <= 1:
         return "".join(items)
@@ -132,33 +137,33 @@ class FormAgent:
         missing = self.missing(st)
 
         if _RESTART.search(said):
-            yield TextDelta(f"No problem, let's start over. {self._question(self.slots[0].name)}")
+            yield _say(f"No problem, let's start over. {self._question(self.slots[0].name)}")
             return
         if focus == "more" and not changed and (_NO.search(said) or _DONE.search(said)):
-            yield TextDelta("Thanks for calling, enjoy your pizza! Goodbye.")
+            yield _say("Thanks for calling, enjoy your pizza! Goodbye.")
             yield EndCall("caller is done")
             return
         if _DONE.search(said) and not changed and not st.values:
-            yield TextDelta("Thanks for calling. Goodbye!")
+            yield _say("Thanks for calling. Goodbye!")
             yield EndCall("caller said goodbye")
             return
         if _PRICE.search(said) and not changed:
-            yield TextDelta(self._prices() + " " + self._next_question(missing, st))
+            yield _say(self._prices() + " " + self._next_question(missing, st))
             return
         if _MENU.search(said) and not changed:
             asked = [n for n in self.extractor.slots if n.rstrip("s") in said]
-            yield TextDelta(self._menu(asked[0] if asked else focus))
-            yield TextDelta(self._next_question(missing, st))
+            yield _say(self._menu(asked[0] if asked else focus))
+            yield _say(self._next_question(missing, st))
             return
         if missing:
             prefix = self._ack(st, before) if changed else "Sorry, I didn't catch that. "
-            yield TextDelta(prefix + self._question(missing[0]))
+            yield _say(prefix + self._question(missing[0]))
             return
         if self.confirm and not (focus == "confirm" and _YES.search(said) and not changed):
             if focus == "confirm" and _NO.search(said) and not changed:
-                yield TextDelta("Okay, what would you like to change?")
+                yield _say("Okay, what would you like to change?")
                 return
-            yield TextDelta(f"So that's {self._summary(st)}. Shall I place the order?")
+            yield _say(f"So that's {self._summary(st)}. Shall I place the order?")
             return
         call = ToolCall(self.tool.name, self._arguments(st), f"form-{next(self._ids)}")
         yield call
@@ -167,15 +172,15 @@ class FormAgent:
         history.tool_result(result)
         yield result
         if result.error:
-            yield TextDelta("Sorry, I couldn't place that order. Could you tell me again?")
+            yield _say("Sorry, I couldn't place that order. Could you tell me again?")
             return
         out = result.result if isinstance(result.result, dict) else {}
         summary = out.get("summary") or self._summary(st)
         price = out.get("price_spoken")
-        yield TextDelta(f"Great, I've placed your order for {summary}.")
+        yield _say(f"Great, I've placed your order for {summary}.")
         if price:
-            yield TextDelta(f"That comes to {price}.")
-        yield TextDelta("Anything else?")
+            yield _say(f"That comes to {price}.")
+        yield _say("Anything else?")
 
     def _arguments(self, st: FormState) -> dict[str, Any]:
         return {s.name: st.values[s.name] for s in self.slots if s.name in st.values}

@@ -1,0 +1,91 @@
+"""Builds what the calls of one process share, from settings and the bot folder.
+
+Models load once per process; CPU-heavy model calls run on one bounded thread pool so a call's
+recognition never stalls another call's audio on the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from voxline.agents.base import Agent
+from voxline.bot import Bot
+from voxline.call import CallServices
+from voxline.config import Settings
+from voxline.records import Records
+from voxline.speech.base import Recognizer, Synthesizer
+from voxline.speech.vad import SileroModel
+
+log = logging.getLogger("voxline.services")
+
+
+def build_recognizer(settings: Settings, pool: ThreadPoolExecutor) -> Recognizer:
+    if settings.asr == "riva":
+        from voxline.speech.riva_asr import recognizer_from_settings
+
+        return recognizer_from_settings(settings)
+    from voxline.speech.whisper import WhisperEngine, WhisperRecognizer
+
+    return WhisperRecognizer(WhisperEngine(workers=settings.threads), pool)
+
+
+def build_synthesizer(settings: Settings, pool: ThreadPoolExecutor) -> Synthesizer:
+    if settings.tts == "riva":
+        from voxline.speech.riva_tts import synthesizer_from_settings
+
+        return synthesizer_from_settings(settings)
+    from voxline.speech.piper import PiperEngine, PiperSynthesizer
+
+    return PiperSynthesizer(PiperEngine(threads=settings.threads), pool)
+
+
+def agent_kind(settings: Settings, bot: Bot) -> str:
+    if settings.agent != "auto":
+        return settings.agent
+    return "llm" if settings.llm_configured and bot.agent == "form" else bot.agent
+
+
+def build_agent_factory(settings: Settings, bot: Bot) -> Callable[[], Agent]:
+    kind = agent_kind(settings, bot)
+    if kind == "form":
+        from voxline.agents.form import FormAgent
+
+        FormAgent(bot)  # validate the bot's form now, not on the first call
+        return lambda: FormAgent(bot)
+    if kind == "llm":
+        from voxline.agents.llm import llm_agent_from_settings
+
+        return lambda: llm_agent_from_settings(settings, bot)
+    raise ValueError(f"unknown agent {kind!r} (form, llm)")
+
+
+def load_vad() -> SileroModel | None:
+    try:
+        return SileroModel()
+    except ImportError:
+        log.warning("no VAD model installed (extra 'vad'): barge-in relies on the recognizer")
+        return None
+
+
+def records_path(settings: Settings):
+    url = settings.database_url
+    if not url:
+        return settings.data_dir / "voxline.sqlite3"
+    if url.startswith("sqlite:///"):
+        return url.removeprefix("sqlite:///")
+    raise ValueError("VOXLINE_DATABASE_URL: only sqlite:///PATH is supported by this version")
+
+
+def build_services(settings: Settings, bot: Bot) -> CallServices:
+    pool = ThreadPoolExecutor(max(1, settings.threads), thread_name_prefix="models")
+    records = Records(records_path(settings))
+    return CallServices(
+        bot=bot,
+        recognizer=build_recognizer(settings, pool),
+        synthesizer=build_synthesizer(settings, pool),
+        agent_factory=build_agent_factory(settings, bot),
+        records=records,
+        vad=load_vad(),
+    )

@@ -1,0 +1,127 @@
+"""A Twilio Media Streams WebSocket: one call's transport over a real socket.
+
+Inbound frames are parsed by the pure protocol module; a bad frame is logged and skipped, so
+it can never end the call or touch another one. Outbound audio is mu-law in 20 ms frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from voxline.audio import MULAW_RATE, pcm_to_ulaw
+from voxline.call import Call, CallServices
+from voxline.events import CallStart, CallStop, TransportEvent
+from voxline.speech.base import AudioFormat
+from voxline.transports.twilio import (
+    Connected,
+    ProtocolError,
+    clear_message,
+    mark_message,
+    media_message,
+    parse_frame,
+)
+
+log = logging.getLogger("voxline.twilio")
+START_TIMEOUT_S = 10.0
+
+
+class TwilioStream:
+    rate = MULAW_RATE
+
+    def __init__(self, ws: WebSocket) -> None:
+        self.ws = ws
+        self.stream_sid: str | None = None
+        self.bad_frames = 0
+
+    async def send_audio(self, pcm: bytes) -> None:
+        await self.ws.send_text(media_message(self.stream_sid or "", pcm_to_ulaw(pcm)))
+
+    async def send_mark(self, name: str) -> None:
+        await self.ws.send_text(mark_message(self.stream_sid or "", name))
+
+    async def send_clear(self) -> None:
+        await self.ws.send_text(clear_message(self.stream_sid or ""))
+
+    async def events(self) -> AsyncIterator[TransportEvent]:
+        """Transport events until the stream stops or the socket closes."""
+        while True:
+            try:
+                message = await self.ws.receive()
+            except (WebSocketDisconnect, RuntimeError):
+                yield CallStop("disconnected")
+                return
+            if message["type"] == "websocket.disconnect":
+                yield CallStop("disconnected")
+                return
+            text = message.get("text")
+            if text is None:
+                self._bad("binary frame (Twilio sends only text)")
+                continue
+            try:
+                event = parse_frame(text, self.stream_sid)
+            except ProtocolError as exc:
+                self._bad(str(exc))
+                continue
+            if event is None or isinstance(event, Connected):
+                continue
+            if isinstance(event, CallStart):
+                if self.stream_sid is not None:
+                    self._bad("second start frame")
+                    continue
+                self.stream_sid = event.stream_id
+            yield event
+            if isinstance(event, CallStop):
+                return
+
+    def _bad(self, why: str) -> None:
+        self.bad_frames += 1
+        # Log the first few and then every 100th, so a flood cannot fill the disk.
+        if self.bad_frames <= 5 or self.bad_frames % 100 == 0:
+            log.warning("stream %s: ignored frame #%d: %s", self.stream_sid, self.bad_frames, why)
+
+
+async def serve_twilio(ws: WebSocket, services: CallServices, calls: dict[str, Call]) -> None:
+    await ws.accept()
+    stream = TwilioStream(ws)
+    events = stream.events()
+    try:
+        start = await asyncio.wait_for(_first_start(events), START_TIMEOUT_S)
+    except (TimeoutError, StopAsyncIteration):
+        log.warning("stream closed: no start frame within %.0f s", START_TIMEOUT_S)
+        await _close(ws)
+        return
+    log.info("call %s: stream %s started %s", start.call_id, start.stream_id, start.parameters)
+    records = services.records
+    await records.start_call(
+        start.call_id, start.stream_id, services.bot.name, "twilio", start.parameters
+    )
+    call = Call(services, stream, AudioFormat(MULAW_RATE, "mulaw"), start.call_id, time.monotonic)
+    calls[start.call_id] = call
+    try:
+        await call.run(events)
+    finally:
+        calls.pop(start.call_id, None)
+        await records.end_call(start.call_id, call.outcome)
+        log.info("call %s: ended (%s, %s)", start.call_id, call.end_reason, call.outcome)
+        await _close(ws)
+
+
+async def _first_start(events: AsyncIterator[TransportEvent]) -> CallStart:
+    async for event in events:
+        if isinstance(event, CallStart):
+            return event
+        if isinstance(event, CallStop):
+            break
+    raise StopAsyncIteration
+
+
+async def _close(ws: WebSocket) -> None:
+    if ws.application_state == WebSocketState.CONNECTED:
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await ws.close()
