@@ -33,6 +33,7 @@ from voxline.agents.llm import (  # noqa: E402
     AgentUnavailable,
     LlmAgent,
     LlmOptions,
+    llm_agent_factory,
     llm_agent_from_settings,
 )
 from voxline.bot import Bot, load_bot  # noqa: E402
@@ -396,3 +397,12 @@ async def test_agent_from_settings_and_the_sdk_environment(
     agent = llm_agent_from_settings(Settings(llm_base_url=openai_env.base_url), bot)
     await agent.check()
     assert openai_env.requests[-1].headers["authorization"] == "Bearer not-needed"
+
+
+async def test_the_factory_shares_one_client_across_calls(openai_env: FakeOpenAI, bot) -> None:
+    openai_env.push(text("One."), text("Two."))
+    make = llm_agent_factory(Settings(), bot)
+    first, second = make(), make()
+    assert first is not second and first._client is second._client
+    assert speech(await collect(first, make_turn(bot, OrderBook()))) == "One."
+    assert speech(await collect(second, make_turn(bot, OrderBook()))) == "Two."

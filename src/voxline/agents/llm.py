@@ -22,7 +22,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import aclosing, suppress
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
@@ -328,3 +328,12 @@ def llm_agent_from_settings(
         timeout=max(opts.first_token_timeout, opts.chunk_timeout) + 5.0,  # a backstop only
     )
     return LlmAgent(client, opts, prompt=bot.prompt)
+
+
+def llm_agent_factory(
+    settings: Settings, bot: Bot, env: Mapping[str, str] | None = None, **options: Any
+) -> Callable[[], LlmAgent]:
+    """A fresh agent per call over one shared client, so calls reuse warm connections to the
+    endpoint instead of paying a TCP/TLS handshake (and leaking a pool) per call."""
+    proto = llm_agent_from_settings(settings, bot, env, **options)
+    return lambda: LlmAgent(proto._client, proto.options, proto._prompt)
