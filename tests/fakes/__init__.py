@@ -1,0 +1,1 @@
+"""Real servers that speak third-party protocols, for tests (never imported by voxline)."""

@@ -1,0 +1,419 @@
+"""A Riva-protocol gRPC server for tests, built from the protos inside nvidia-riva-client.
+
+It listens on 127.0.0.1 (port 0) and answers like a Riva/NIM server whose timing is driven by
+the audio it receives, not by the wall clock, so tests are deterministic however fast they send.
+
+ASR (``StreamingRecognize``): the server decodes what it receives (MULAW or LINEAR_PCM, per the
+stream's config), cuts it into 10 ms frames and calls a frame "speech" when its level is above
+``threshold_dbfs``. For each utterance it emits, like Riva with two-pass endpointing:
+
+- partials (``stability`` 0.1..0.9, a growing prefix of the text) every ``partial_ms`` of speech;
+- an interim (``stability=1.0``, the whole text) after ``stop_history_eou`` ms of silence, if
+  the config sets it (else ``default_eou_ms``; 0 = none);
+- a final (``is_final=True``, confidence 0.9) after ``stop_history`` ms of silence (config,
+  else ``default_stop_ms``), or when the client half-closes mid-utterance.
+
+Every result carries ``audio_processed`` (seconds of audio this stream has processed). The text
+of utterance N (N counts finals across the whole server, so a stream that died mid-utterance is
+retried with the same text) is ``transcripts[N]`` (the last one repeats) or ``transcripts(N)``.
+
+Failures: ``server.fail(after_bytes=K | after_seconds=S, code=UNAVAILABLE, streams=1)`` makes the
+next ``streams`` ASR streams abort once they have received K bytes / S seconds of audio
+(K=0: right after the config message; ``code=OK`` ends the stream cleanly, as a server with a
+stream-time limit may).
+
+TTS (``SynthesizeOnline``): ``tts_protocol="streaming"`` serves the new stream-request
+signature (client >= 2.25); ``"unary"`` serves the old one (one request, Riva <= 2.19,
+FastPitch NIM 1.0) on the same method path, so the client's wire compatibility is tested. Each
+request yields ``sound(text, rate)`` (default: a 440 Hz tone, 50 ms per character, at
+``sample_rate_hz``) in ``tts_chunks`` chunks, ``tts_chunk_delay_s`` apart.
+
+Records, for assertions: ``asr_streams`` (``AsrStream``: ``config``, ``metadata``, raw
+``audio``, ``pcm``, ``results``, ``status``), ``tts_calls`` (``TtsCall``: ``requests``,
+``metadata``), ``finals``. ``tls=(key_pem, cert_pem)`` serves TLS instead of plaintext.
+
+Use: ``async with FakeRivaServer(["hello world"]) as server: ... server.target ...`` or the
+fixtures in ``tests.fakes.riva_fixtures``. ``speech(seconds, rate)``, ``silence(seconds, rate)`` and
+``frames(pcm, rate, encoding)`` build caller audio as ``AudioIn`` frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Literal
+
+import grpc
+import numpy as np
+from riva.client.proto import riva_asr_pb2 as rasr
+from riva.client.proto import riva_audio_pb2 as raudio
+from riva.client.proto import riva_tts_pb2 as rtts
+
+from voxline.audio import pcm_to_ulaw, rms_dbfs, ulaw_to_pcm
+from voxline.events import AudioIn
+
+MakeRivaServer = Callable[..., Awaitable["FakeRivaServer"]]  # the make_riva_server fixture
+ASR_SERVICE = "nvidia.riva.asr.RivaSpeechRecognition"
+TTS_SERVICE = "nvidia.riva.tts.RivaSpeechSynthesis"
+
+
+# --- caller audio for tests ---------------------------------------------------------------------
+
+
+def speech(seconds: float, rate: int, freq: float = 220.0, level: float = 0.3) -> bytes:
+    """A loud tone standing in for speech (16-bit PCM)."""
+    n = int(seconds * rate)
+    wave = level * np.sin(2 * np.pi * freq * np.arange(n) / rate)
+    return (wave * 32767).astype("<i2").tobytes()
+
+
+def silence(seconds: float, rate: int) -> bytes:
+    return bytes(2 * int(seconds * rate))
+
+
+def frames(pcm: bytes, rate: int, encoding: str = "pcm16", ms: int = 20) -> list[AudioIn]:
+    """``AudioIn`` frames as a transport delivers them (``raw`` is mu-law for ``mulaw``)."""
+    size = 2 * rate * ms // 1000
+    out = []
+    for i in range(0, len(pcm) - len(pcm) % size, size):
+        chunk = pcm[i : i + size]
+        raw = pcm_to_ulaw(chunk) if encoding == "mulaw" else chunk
+        out.append(AudioIn(pcm=chunk, raw=raw, t=i / (2 * rate)))
+    return out
+
+
+# --- records ------------------------------------------------------------------------------------
+
+
+@dataclass
+class AsrStream:
+    metadata: dict[str, str]
+    config: rasr.StreamingRecognitionConfig | None = None
+    audio: bytearray = field(default_factory=bytearray)  # as received, in the config's encoding
+    results: list[rasr.StreamingRecognitionResult] = field(default_factory=list)
+    status: str = "open"  # open | ok | closed (scripted OK) | cancelled | aborted:<CODE>
+
+    @property
+    def mulaw(self) -> bool:
+        return self.config is not None and self.config.config.encoding == raudio.MULAW
+
+    @property
+    def pcm(self) -> bytes:
+        return ulaw_to_pcm(bytes(self.audio)) if self.mulaw else bytes(self.audio)
+
+    @property
+    def seconds(self) -> float:
+        rate = self.config.config.sample_rate_hertz if self.config else 16000
+        return len(self.audio) / (rate * (1 if self.mulaw else 2))
+
+
+@dataclass
+class TtsCall:
+    metadata: dict[str, str]
+    requests: list[rtts.SynthesizeSpeechRequest] = field(default_factory=list)
+    status: str = "open"  # open | ok | cancelled
+
+
+@dataclass
+class _Failure:
+    after_bytes: int | None
+    after_seconds: float | None
+    code: grpc.StatusCode
+
+
+# --- the scripted recognizer --------------------------------------------------------------------
+
+
+class _Utterances:
+    """Energy-based endpointing on the stream's own sample clock (10 ms frames)."""
+
+    def __init__(self, server: FakeRivaServer, config: rasr.RecognitionConfig) -> None:
+        ep = config.endpointing_config
+        self.server = server
+        self.rate = config.sample_rate_hertz or 16000
+        self.stop_ms = ep.stop_history or server.default_stop_ms
+        self.eou_ms = ep.stop_history_eou or server.default_eou_ms
+        self.frame = self.rate // 100 * 2
+        self.buf = bytearray()
+        self.processed_ms = 0
+        self.text: str | None = None  # the current utterance's text, None between utterances
+        self.speech_ms = self.silence_ms = self.since_partial = self.partials = 0
+        self.interim_sent = False
+
+    def feed(self, pcm: bytes) -> list[rasr.StreamingRecognitionResult]:
+        self.buf += pcm
+        out: list[rasr.StreamingRecognitionResult] = []
+        while len(self.buf) >= self.frame:
+            frame = bytes(self.buf[: self.frame])
+            del self.buf[: self.frame]
+            self.processed_ms += 10
+            out.extend(self._frame(rms_dbfs(frame) > self.server.threshold_dbfs))
+        return out
+
+    def flush(self) -> list[rasr.StreamingRecognitionResult]:
+        return [self._final()] if self.text is not None else []
+
+    def _frame(self, voiced: bool) -> list[rasr.StreamingRecognitionResult]:
+        if self.text is None:
+            if not voiced:
+                return []
+            self.text = self.server.text_for(self.server.finals)
+            self.speech_ms = self.since_partial = self.partials = 0
+            self.interim_sent = False
+        if voiced:
+            self.speech_ms += 10
+            self.since_partial += 10
+            self.silence_ms = 0
+            if self.since_partial >= self.server.partial_ms:
+                self.since_partial = 0
+                self.partials += 1
+                words = self.text.split()
+                prefix = " ".join(words[: max(1, min(len(words), self.speech_ms // 200))])
+                return [self._result(prefix, stability=min(0.9, 0.1 * self.partials))]
+            return []
+        self.silence_ms += 10
+        if self.eou_ms and not self.interim_sent and self.silence_ms >= self.eou_ms:
+            self.interim_sent = True
+            return [self._result(self.text, stability=1.0)]
+        if self.silence_ms >= self.stop_ms:
+            return [self._final()]
+        return []
+
+    def _final(self) -> rasr.StreamingRecognitionResult:
+        result = self._result(self.text or "", is_final=True, confidence=0.9)
+        self.text = None
+        self.server.finals += 1
+        return result
+
+    def _result(
+        self, text: str, stability: float = 0.0, is_final: bool = False, confidence: float = 0.0
+    ) -> rasr.StreamingRecognitionResult:
+        alt = rasr.SpeechRecognitionAlternative(transcript=text, confidence=confidence)
+        return rasr.StreamingRecognitionResult(
+            alternatives=[alt],
+            is_final=is_final,
+            stability=stability,
+            audio_processed=self.processed_ms / 1000,
+        )
+
+
+# --- the server ---------------------------------------------------------------------------------
+
+
+class FakeRivaServer:
+    def __init__(
+        self,
+        transcripts: Sequence[str] | Callable[[int], str] = ("hello world",),
+        *,
+        tts_protocol: Literal["streaming", "unary"] = "streaming",
+        tts_chunks: int = 4,
+        tts_chunk_delay_s: float = 0.0,
+        sound: Callable[[str, int], bytes] | None = None,
+        threshold_dbfs: float = -40.0,
+        partial_ms: int = 120,
+        default_stop_ms: int = 800,
+        default_eou_ms: int = 0,
+        tls: tuple[bytes, bytes] | None = None,
+    ) -> None:
+        self.transcripts = transcripts
+        self.tts_protocol = tts_protocol
+        self.tts_chunks = tts_chunks
+        self.tts_chunk_delay_s = tts_chunk_delay_s
+        self.sound = sound or _tone
+        self.threshold_dbfs = threshold_dbfs
+        self.partial_ms = partial_ms
+        self.default_stop_ms = default_stop_ms
+        self.default_eou_ms = default_eou_ms
+        self.tls = tls
+        self.asr_streams: list[AsrStream] = []
+        self.tts_calls: list[TtsCall] = []
+        self.finals = 0
+        self.port = 0
+        self._failures: list[_Failure] = []
+        self._server: grpc.aio.Server | None = None
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def text_for(self, n: int) -> str:
+        if callable(self.transcripts):
+            return self.transcripts(n)
+        return self.transcripts[min(n, len(self.transcripts) - 1)] if self.transcripts else ""
+
+    def fail(
+        self,
+        after_bytes: int | None = None,
+        after_seconds: float | None = None,
+        code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE,
+        streams: int = 1,
+    ) -> None:
+        """Make the next ``streams`` ASR streams abort with ``code`` after that much audio."""
+        self._failures.extend(_Failure(after_bytes, after_seconds, code) for _ in range(streams))
+
+    async def start(self) -> FakeRivaServer:
+        server = grpc.aio.server()
+        server.add_generic_rpc_handlers((self._asr_handlers(), self._tts_handlers()))
+        address = "127.0.0.1:0"
+        if self.tls:
+            creds = grpc.ssl_server_credentials([self.tls])
+            self.port = server.add_secure_port(address, creds)
+        else:
+            self.port = server.add_insecure_port(address)
+        await server.start()
+        self._server = server
+        return self
+
+    async def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            await server.stop(grace=None)
+
+    async def __aenter__(self) -> FakeRivaServer:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # --- ASR ------------------------------------------------------------------------------------
+
+    def _asr_handlers(self) -> grpc.GenericRpcHandler:
+        handler = grpc.stream_stream_rpc_method_handler(
+            self._recognize,
+            request_deserializer=rasr.StreamingRecognizeRequest.FromString,
+            response_serializer=rasr.StreamingRecognizeResponse.SerializeToString,
+        )
+        return grpc.method_handlers_generic_handler(ASR_SERVICE, {"StreamingRecognize": handler})
+
+    async def _recognize(
+        self,
+        requests: AsyncIterator[rasr.StreamingRecognizeRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[rasr.StreamingRecognizeResponse]:
+        record = AsrStream(metadata=_metadata(context))
+        self.asr_streams.append(record)
+        failure = self._failures.pop(0) if self._failures else None
+        utterances: _Utterances | None = None
+        with _finishes(record):
+            async for request in requests:
+                if request.HasField("streaming_config"):
+                    record.config = request.streaming_config
+                    utterances = _Utterances(self, record.config.config)
+                    limit = None if failure is None else self._limit(failure, record)
+                    if limit == 0:
+                        await self._abort(context, record, failure)
+                        return
+                    continue
+                if utterances is None:
+                    record.status = "aborted:INVALID_ARGUMENT"
+                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "config must be first")
+                data = request.audio_content
+                limit = None if failure is None else self._limit(failure, record)
+                if limit is not None:
+                    data = data[: max(0, limit - len(record.audio))]
+                record.audio += data
+                pcm = ulaw_to_pcm(data) if record.mulaw else data
+                for result in utterances.feed(pcm):
+                    record.results.append(result)
+                    yield rasr.StreamingRecognizeResponse(results=[result])
+                if limit is not None and len(record.audio) >= limit:
+                    await self._abort(context, record, failure)
+                    return
+            for result in utterances.flush() if utterances else []:
+                record.results.append(result)
+                yield rasr.StreamingRecognizeResponse(results=[result])
+
+    @staticmethod
+    def _limit(failure: _Failure, record: AsrStream) -> int:
+        """The failure point in bytes of this stream's encoding."""
+        assert record.config is not None
+        width = 1 if record.mulaw else 2
+        rate = record.config.config.sample_rate_hertz or 16000
+        limits = []
+        if failure.after_bytes is not None:
+            limits.append(failure.after_bytes)
+        if failure.after_seconds is not None:
+            limits.append(int(failure.after_seconds * rate) * width)
+        return min(limits) if limits else 0
+
+    @staticmethod
+    async def _abort(
+        context: grpc.aio.ServicerContext, record: AsrStream, failure: _Failure | None
+    ) -> None:
+        """Abort with the failure's code; for OK, the caller ends the stream cleanly instead."""
+        assert failure is not None
+        if failure.code is grpc.StatusCode.OK:
+            record.status = "closed"
+            return
+        record.status = f"aborted:{failure.code.name}"
+        await context.abort(failure.code, "scripted failure")
+
+    # --- TTS ------------------------------------------------------------------------------------
+
+    def _tts_handlers(self) -> grpc.GenericRpcHandler:
+        kwargs = {
+            "request_deserializer": rtts.SynthesizeSpeechRequest.FromString,
+            "response_serializer": rtts.SynthesizeSpeechResponse.SerializeToString,
+        }
+        if self.tts_protocol == "unary":
+            handler = grpc.unary_stream_rpc_method_handler(self._synthesize_unary, **kwargs)
+        else:
+            handler = grpc.stream_stream_rpc_method_handler(self._synthesize_streaming, **kwargs)
+        return grpc.method_handlers_generic_handler(TTS_SERVICE, {"SynthesizeOnline": handler})
+
+    async def _synthesize_unary(
+        self, request: rtts.SynthesizeSpeechRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[rtts.SynthesizeSpeechResponse]:
+        call = TtsCall(metadata=_metadata(context), requests=[request])
+        self.tts_calls.append(call)
+        with _finishes(call):
+            async for response in self._speak(request):
+                yield response
+
+    async def _synthesize_streaming(
+        self,
+        requests: AsyncIterator[rtts.SynthesizeSpeechRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[rtts.SynthesizeSpeechResponse]:
+        call = TtsCall(metadata=_metadata(context))
+        self.tts_calls.append(call)
+        with _finishes(call):
+            async for request in requests:
+                call.requests.append(request)
+                async for response in self._speak(request):
+                    yield response
+
+    async def _speak(
+        self, request: rtts.SynthesizeSpeechRequest
+    ) -> AsyncIterator[rtts.SynthesizeSpeechResponse]:
+        pcm = self.sound(request.text, request.sample_rate_hz or 22050)
+        step = -(-len(pcm) // max(1, self.tts_chunks))
+        step += step % 2
+        for i in range(0, len(pcm), step):
+            if i and self.tts_chunk_delay_s:
+                await asyncio.sleep(self.tts_chunk_delay_s)
+            yield rtts.SynthesizeSpeechResponse(audio=pcm[i : i + step])
+
+
+@contextmanager
+def _finishes(record: AsrStream | TtsCall) -> Iterator[None]:
+    """Record how the RPC ended: ok, or cancelled by the client (aborts set their own)."""
+    try:
+        yield
+    except BaseException:
+        if record.status == "open":
+            record.status = "cancelled"
+        raise
+    if record.status == "open":
+        record.status = "ok"
+
+
+def _tone(text: str, rate: int) -> bytes:
+    """440 Hz, 50 ms per character: long enough to tell texts apart by duration."""
+    return speech(max(0.05, 0.05 * len(text)), rate, freq=440.0, level=0.2)
+
+
+def _metadata(context: grpc.aio.ServicerContext) -> dict[str, str]:
+    return {item.key: str(item.value) for item in context.invocation_metadata() or ()}
