@@ -1,0 +1,169 @@
+"""Use any ACE-compatible plugin server as the bot's dialog backend.
+
+Configured like ACE's ``dialog_manager`` (``server: http://host:9002/rag``). Each turn POSTs a
+``ChatRequest`` (the query, the user id, and ``Metadata`` with SessionId, StreamId and the chat
+history) to ``{server}/chat`` and reads the streamed ``ChatResponse`` chunks. Chunks may arrive
+split or glued together on the wire, so they are decoded as a stream of JSON values (with ACE's
+regex fallback for a broken chunk); text is spoken a sentence at a time as soon as each
+sentence is complete, and the stream ends at ``IsFinal``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+
+from voxline.agents.base import Turn
+from voxline.bot import Bot, BotError
+from voxline.config import Settings
+from voxline.events import AgentEvent, TextDelta
+from voxline.kb.config import bot_section
+from voxline.kb.text import SentenceStream
+
+_TEXT = re.compile(r'"Text"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_MAX_BUFFER = 1 << 20  # a plugin that never closes a JSON value is cut off here
+
+
+class ChunkDecoder:
+    """Split a byte stream into the JSON objects it carries (concatenated, or one per line)."""
+
+    def __init__(self) -> None:
+        self._buf = ""
+        self._decoder = json.JSONDecoder()
+
+    def feed(self, text: str) -> Iterator[dict[str, Any]]:
+        self._buf += text
+        while True:
+            self._buf = self._buf.lstrip()
+            if self._buf.startswith("data:"):  # tolerate SSE framing from non-ACE servers
+                self._buf = self._buf[5:].lstrip()
+            if not self._buf:
+                return
+            try:
+                value, end = self._decoder.raw_decode(self._buf)
+            except json.JSONDecodeError:
+                if len(self._buf) > _MAX_BUFFER:
+                    raise ValueError("plugin response is not JSON") from None
+                nxt = self._buf.find("{", 1)
+                if nxt > 0 and self._buf.find("}") < nxt:  # a broken object, then a good one
+                    broken, self._buf = self._buf[:nxt], self._buf[nxt:]
+                    match = _TEXT.search(broken)  # ACE's fallback for broken chunks
+                    if match:
+                        yield {"Response": {"Text": json.loads(f'"{match.group(1)}"')}}
+                    continue
+                return  # incomplete: wait for more bytes
+            self._buf = self._buf[end:]
+            if isinstance(value, dict):
+                yield value
+
+
+def chat_history(turn: Turn) -> list[dict[str, str]]:
+    """Prior user/assistant messages (tool traffic left out), without the current query."""
+    messages = [
+        {"role": m["role"], "content": m["content"]}
+        for m in turn.history.messages()
+        if m["role"] in ("user", "assistant") and isinstance(m.get("content"), str)
+    ]
+    if messages and messages[-1]["role"] == "user":
+        messages.pop()
+    return messages
+
+
+class PluginAgent:
+    name = "plugin"
+
+    def __init__(
+        self,
+        server: str,
+        user_id: str = "",
+        session_id: str = "",
+        timeout: float = 30.0,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.server = server.rstrip("/")
+        self.user_id = user_id or f"voxline-{uuid.uuid4().hex[:12]}"
+        self.session_id = session_id or self.user_id
+        self.timeout = timeout
+        self._client = client
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout, connect=5.0))
+        return self._client
+
+    async def reply(self, turn: Turn) -> AsyncIterator[AgentEvent]:
+        stream_id = turn.context.call_id or self.session_id
+        body = {
+            "Query": turn.text,
+            "UserId": self.user_id,
+            "Metadata": {
+                "SessionId": self.session_id,
+                "StreamId": stream_id,
+                "ChatHistory": chat_history(turn),
+            },
+        }
+        params = {
+            "request_id": uuid.uuid4().hex,
+            "stream_id": stream_id,
+            "user_id": self.user_id,
+            "session_id": self.session_id,
+        }
+        sentences = SentenceStream()
+        decoder = ChunkDecoder()
+        first = True
+        async with self._http().stream(
+            "POST", f"{self.server}/chat", json=body, params=params
+        ) as response:
+            if response.status_code != 200:
+                detail = (await response.aread())[:300].decode("utf-8", "replace")
+                raise ConnectionError(
+                    f"plugin {self.server}/chat: HTTP {response.status_code}: {detail}"
+                )
+            done = False
+            async for text in response.aiter_text():
+                for value in decoder.feed(text):
+                    answer = value.get("Response") or {}
+                    piece = answer.get("CleanedText") or answer.get("Text") or ""
+                    # ACE's Chat Engine does the same before TTS.
+                    piece = piece.replace('"', "'").replace("\n", " ")
+                    for sentence in sentences.push(piece):
+                        yield TextDelta(sentence if first else " " + sentence)
+                        first = False
+                    if answer.get("IsFinal"):
+                        done = True
+                        break
+                if done:
+                    break
+        for sentence in sentences.flush():
+            yield TextDelta(sentence if first else " " + sentence)
+            first = False
+
+    async def send_event(self, event_type: str) -> dict[str, Any]:
+        """Tell the plugin about a pipeline event (e.g. ``system.event_pipeline_acquired``)."""
+        response = await self._http().post(
+            f"{self.server}/event", json={"EventType": event_type, "UserId": self.user_id}
+        )
+        response.raise_for_status()
+        return response.json()
+
+    async def check(self) -> str:
+        await self.send_event("system.event_health")
+        return f"plugin server {self.server} answers"
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+
+def build_plugin_agent(settings: Settings, bot: Bot, user_id: str = "") -> PluginAgent:
+    """From bot.yaml's ACE-style ``dialog_manager: {server: http://host:9002/rag}``."""
+    section = bot_section(bot, "dialog_manager")
+    server = section.get("server") or (section.get("DialogManager") or {}).get("server")
+    if not server:
+        raise BotError(f"{bot.path / 'bot.yaml'}: agent plugin needs dialog_manager.server")
+    return PluginAgent(str(server), user_id=user_id, timeout=float(section.get("timeout", 30)))
