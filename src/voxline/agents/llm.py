@@ -5,7 +5,10 @@ Tool calls come in three shapes (see ``tool_markup``); each is run through ``Tur
 (schema validation, and side-effect tools wait for the turn to be confirmed), recorded in the
 history, and the model is asked again to speak the follow-up, for a bounded number of rounds.
 Anything that goes wrong on the model's side becomes ``AgentUnavailable`` so the call can play
-its fallback; a bad tool call goes back to the model as an error result instead.
+its fallback; a bad tool call goes back to the model as an error result instead. A server that
+rejects ``tools`` with a 400 (vLLM or a generic NIM without auto tool choice) is asked again
+without them, and the agent keeps to the prompt's ``<function=...>`` form for the rest of the call.
+Options (``LlmOptions``) also read ``VOXLINE_LLM_<FIELD>`` variables, e.g. VOXLINE_LLM_TOOLS_MODE.
 
 Sampling defaults follow the reference design (temperature 0.7, top_p 0.9, max_tokens 300)
 except ``frequency_penalty``: the reference sends 1.0 to NIM, but a penalty on repeated tokens
