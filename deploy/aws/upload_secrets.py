@@ -80,10 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env-file", default=os.environ.get("VOXLINE_ENV_FILE"))
     args = parser.parse_args(argv)
-    values = load_env(args.env_file)
-    for key in SECRET_KEYS:  # load_env overlays only config keys; secrets may be exported too
-        if key in os.environ:
-            values[key] = os.environ[key]
+    values = load_env(args.env_file)  # secrets may also come from the shell environment
     region = values.get("AWS_REGION", "").strip()
     if not region:
         raise SystemExit("missing in .env: AWS_REGION")

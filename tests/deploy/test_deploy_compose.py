@@ -92,10 +92,8 @@ def test_nim_ports_and_images(compose) -> None:
     assert (tts["NIM_HTTP_API_PORT"], tts["NIM_GRPC_API_PORT"]) == ("9001", "50052")
     assert "parakeet-ctc-1.1b-asr:1.0.0" in services["asr"]["image"]
     assert "fastpitch-hifigan-tts:1.0.0" in services["tts"]["image"]
-    assert services["llm"]["image"] == (
-        "nvcr.io/nim/${VENDOR_NAME:-meta}/${CONTAINER_NAME:-llama-3.1-8b-instruct}"
-        ":${CONTAINER_TAG:-1.1.2}"
-    )
+    assert services["llm"]["image"] == "${LLM_IMAGE:-nvcr.io/nim/meta/llama-3.1-8b-instruct:1.1.2}"
+    assert "${LLM_MODEL:-meta/llama-3.1-8b-instruct}" in str(services["voxline"]["environment"])
 
 
 def test_voxline_wiring_per_profile(compose) -> None:
@@ -113,10 +111,12 @@ def test_voxline_wiring_per_profile(compose) -> None:
         assert "/health" in " ".join(svc["healthcheck"]["test"])
 
 
-def test_interpolations_are_well_formed() -> None:
+def test_interpolations_are_well_formed_and_avoid_generic_names() -> None:
     text = COMPOSE.read_text()
     for ref in re.findall(r"\$\{([^}]*)\}", text):
         assert re.fullmatch(r"[A-Z_][A-Z0-9_]*(:?[-?].*)?", ref), ref
+        # Shell variables beat .env in Compose; runtimes set CONTAINER_NAME, HOSTNAME, ...
+        assert ref.split(":")[0] not in {"CONTAINER_NAME", "HOSTNAME", "NAME", "IMAGE"}, ref
 
 
 def test_schema_rejects_a_misspelt_key(compose) -> None:

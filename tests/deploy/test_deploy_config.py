@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from deploy_env import ENV, FAKE_NGC_KEY, FAKE_TWILIO_TOKEN
-from voxline_cdk.config import ConfigError, from_env, parse_dotenv
+from voxline_cdk.config import ConfigError, from_env, load_env, parse_dotenv
 from voxline_cdk.user_data import render
 
 
@@ -62,3 +62,15 @@ def test_user_data_quotes_the_secret_name() -> None:
     config = from_env(ENV | {"SECRET_PREFIX": "team a/"})
     script = render(config, config.secret_name("NGC_API_KEY"), "us-east-2")
     assert "--secret-id 'team a/NGC_API_KEY'" in script
+
+
+def test_env_file_wins_and_shell_fills_gaps(tmp_path, monkeypatch) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("CONTAINER_NAME=llama-3.1-8b-instruct\nDOMAIN_NAME=\n")
+    monkeypatch.setenv("CONTAINER_NAME", "some-runtime-container-id")
+    monkeypatch.setenv("DOMAIN_NAME", "example.org")
+    monkeypatch.setenv("UNRELATED_VARIABLE", "x")
+    values = load_env(env_file)
+    assert values["CONTAINER_NAME"] == "llama-3.1-8b-instruct"
+    assert values["DOMAIN_NAME"] == "example.org"
+    assert "UNRELATED_VARIABLE" not in values

@@ -50,7 +50,11 @@ def parse_dotenv(text: str) -> dict[str, str]:
 
 
 def load_env(path: str | os.PathLike[str] | None = None) -> dict[str, str]:
-    """The `.env` values overlaid by the process environment (so CI and shells can override)."""
+    """The `.env` values, with the process environment filling only keys the file lacks.
+
+    The file wins because some design keys are generic (CONTAINER_NAME is often set by
+    container runtimes) and a stray shell variable must not silently change the deployment.
+    """
     here = Path(__file__).resolve()
     defaults = [Path(".env"), here.parents[1] / ".env", here.parents[3] / ".env"]
     candidates = [Path(path)] if path else defaults
@@ -59,8 +63,10 @@ def load_env(path: str | os.PathLike[str] | None = None) -> dict[str, str]:
         if candidate.is_file():
             values = parse_dotenv(candidate.read_text(encoding="utf-8"))
             break
-    keys = set(values) | set(REQUIRED_KEYS) | set(_OPTIONAL)
-    values.update({k: os.environ[k] for k in keys if k in os.environ})
+    known = (*REQUIRED_KEYS, *_OPTIONAL, *SECRET_KEYS, "AVAILABILITY_ZONES", *PASSTHROUGH_ENV)
+    for key in known:
+        if key in os.environ and not values.get(key, "").strip():
+            values[key] = os.environ[key]
     return values
 
 
