@@ -19,7 +19,7 @@ from voxline.agents.base import Turn
 from voxline.bot import Bot
 from voxline.config import Settings
 from voxline.events import AgentEvent, TextDelta
-from voxline.kb.answer import Embed, extract_answer
+from voxline.kb.answer import Embed, EmbedCache, extract_answer
 from voxline.kb.base import Hit, KnowledgeBase
 from voxline.kb.config import KbConfig, bot_section, open_knowledge_base, sync_documents
 from voxline.kb.text import SentenceStream
@@ -214,6 +214,6 @@ def build_rag_agent(settings: Settings, bot: Bot, use_llm: bool | None = None) -
     if config.backend == "local":
         from voxline.kb.embed import get_embedder
 
-        embed = get_embedder().encode
+        embed = EmbedCache(get_embedder().encode)
     docs = config.documents if config.documents and config.documents.is_dir() else None
     return RagAgent(kb, options, llm, bot.prompt, embed, documents=docs)

@@ -13,6 +13,8 @@ on the sample bot's questions, <= 0.29 for off-topic ones), so the threshold is 
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,6 +25,38 @@ from voxline.kb.search import fts_query
 from voxline.kb.text import split_sentences
 
 Embed = Callable[[list[str]], np.ndarray]
+
+
+class EmbedCache:
+    """Remember sentence vectors: a knowledge base is small and callers ask similar things,
+    so after a few questions extractive answers cost one query embedding, not twenty."""
+
+    def __init__(self, embed: Embed, size: int = 4096) -> None:
+        self._embed = embed
+        self._size = size
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            vectors = self._embed(missing)
+            with self._lock:
+                for text, vec in zip(missing, vectors, strict=True):
+                    self._cache[text] = vec
+                while len(self._cache) > self._size:
+                    self._cache.popitem(last=False)
+        with self._lock:
+            out = []
+            for t in texts:
+                vec = self._cache.get(t)
+                if vec is None:  # evicted meanwhile by another thread: recompute it
+                    vec = self._embed([t])[0]
+                else:
+                    self._cache.move_to_end(t)
+                out.append(vec)
+        return np.stack(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +109,8 @@ def extract_answer(
         [len(qwords & _stems(s)) / max(len(qwords), 1) for _, _, s in pool], dtype=np.float32
     )
     if embed is not None:
-        vectors = embed([question, *(s for _, _, s in pool)])
-        cosine = vectors[1:] @ vectors[0]
+        query = embed([question])[0]
+        cosine = embed([s for _, _, s in pool]) @ query
         relevance = float(cosine.max())
     else:
         cosine = np.zeros(len(pool), dtype=np.float32)

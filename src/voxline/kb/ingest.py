@@ -92,7 +92,7 @@ def extract_text(name: str, data: bytes) -> str:
         text = _markdown(_decode(data, name))
     else:
         text = _decode(data, name)
-    text = re.sub(r"[ \t\r\f\v]+", " ", text).strip()
+    text = re.sub(r" *\n *", "\n", re.sub(r"[ \t\r\f\v]+", " ", text)).strip()
     if not text:
         raise IngestError(f"{name}: no text found")
     return text

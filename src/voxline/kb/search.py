@@ -16,8 +16,6 @@ import re
 from dataclasses import asdict
 from typing import Any, Literal
 
-import numpy as np
-
 from voxline.kb.base import Document, Hit
 from voxline.kb.store import KnowledgeStore
 
@@ -59,11 +57,7 @@ def search(
     best = sorted(fused, key=lambda cid: -fused[cid])[:k]
     chunks = store.chunks(best)
     cosine = dict(dense)
-    missing = [cid for cid in best if cid not in cosine]
-    if missing:  # keyword-only hits: score them against the query vector too
-        texts = [chunks[cid].text for cid in missing]
-        for cid, vec in zip(missing, store.embed_texts(texts), strict=True):
-            cosine[cid] = float(np.dot(vec, vector))
+    cosine.update(store.cosine(vector, [cid for cid in best if cid not in cosine]))
     return [
         Hit(chunks[cid].document, chunks[cid].position, chunks[cid].text, round(cosine[cid], 4))
         for cid in best

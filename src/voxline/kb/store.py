@@ -218,6 +218,19 @@ class KnowledgeStore:
             ).fetchall()
         return [(int(r[0]), 1.0 - float(r[1])) for r in rows]
 
+    def cosine(self, vector: np.ndarray, ids: list[int]) -> dict[int, float]:
+        """Cosine similarity of stored chunk vectors to ``vector`` (no re-embedding)."""
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT rowid, vec_distance_cosine(embedding, ?) FROM chunks_vec "
+                f"WHERE rowid IN ({marks})",
+                [np.asarray(vector, dtype=np.float32).tobytes(), *ids],
+            ).fetchall()
+        return {int(r[0]): 1.0 - float(r[1]) for r in rows}
+
     def keyword_search(self, match: str, k: int) -> list[tuple[int, float]]:
         """(chunk id, bm25 score where higher is better), best first. ``match`` is FTS5 syntax."""
         if not match:
