@@ -72,9 +72,7 @@ async def _parse(request: Request, model: type[M]) -> M | JSONResponse:
         return model.model_validate(body)
     except ValidationError as exc:
         detail = exc.errors(include_url=False, include_context=False, include_input=False)
-        return JSONResponse(
-            {"message": describe_errors(exc), "detail": detail}, status_code=422
-        )
+        return JSONResponse({"message": describe_errors(exc), "detail": detail}, status_code=422)
 
 
 def _history(req: ChatRequest) -> History:
@@ -124,9 +122,7 @@ def plugin_router(
         if isinstance(req, JSONResponse):
             return req
         params = request.query_params
-        session = str(
-            req.Metadata.get("SessionId") or params.get("session_id") or req.UserId
-        )
+        session = str(req.Metadata.get("SessionId") or params.get("session_id") or req.UserId)
         stream_id = str(req.Metadata.get("StreamId") or params.get("stream_id") or "")
         base = ChatResponse(
             UserId=req.UserId,
@@ -250,7 +246,10 @@ def add_plugins(
         factory()  # fail at start-up, not on the first call, if the bot cannot be served
         app.include_router(
             plugin_router(
-                spec.name, factory, tools=ToolBox(list(bot.tools)), data=bot.data,
+                spec.name,
+                factory,
+                tools=ToolBox(list(bot.tools)),
+                data=bot.data,
                 timeout=config.timeout,
             )
         )

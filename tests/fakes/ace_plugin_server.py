@@ -85,9 +85,7 @@ def ace_plugin_app(
     async def event(request: Request) -> JSONResponse:
         body = await request.json()
         requests.append({"body": body, "params": dict(request.query_params), "event": True})
-        return JSONResponse(
-            {"UserId": body["UserId"], "Events": [], "Response": {"IsFinal": True}}
-        )
+        return JSONResponse({"UserId": body["UserId"], "Events": [], "Response": {"IsFinal": True}})
 
     app = Starlette(
         routes=[Route(f"/{name}/chat", chat, methods=["POST"]),

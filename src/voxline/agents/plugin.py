@@ -26,6 +26,7 @@ from voxline.kb.config import bot_section
 from voxline.kb.text import SentenceStream
 
 _TEXT = re.compile(r'"Text"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_BOUNDARY = re.compile(r"\}\s*(?=\{)")
 _MAX_BUFFER = 1 << 20  # a plugin that never closes a JSON value is cut off here
 
 
@@ -35,6 +36,16 @@ class ChunkDecoder:
     def __init__(self) -> None:
         self._buf = ""
         self._decoder = json.JSONDecoder()
+
+    def _broken_prefix(self) -> int:
+        """End of an undecodable object when a decodable one follows it, else 0 (wait)."""
+        for m in _BOUNDARY.finditer(self._buf):
+            try:
+                self._decoder.raw_decode(self._buf, m.end())
+            except json.JSONDecodeError:
+                continue
+            return m.end()
+        return 0
 
     def feed(self, text: str) -> Iterator[dict[str, Any]]:
         self._buf += text
@@ -49,10 +60,10 @@ class ChunkDecoder:
             except json.JSONDecodeError:
                 if len(self._buf) > _MAX_BUFFER:
                     raise ValueError("plugin response is not JSON") from None
-                nxt = self._buf.find("{", 1)
-                if nxt > 0 and self._buf.find("}") < nxt:  # a broken object, then a good one
-                    broken, self._buf = self._buf[:nxt], self._buf[nxt:]
-                    match = _TEXT.search(broken)  # ACE's fallback for broken chunks
+                cut = self._broken_prefix()
+                if cut:  # a broken object followed by a good one: salvage its text like ACE
+                    broken, self._buf = self._buf[:cut], self._buf[cut:]
+                    match = _TEXT.search(broken)
                     if match:
                         yield {"Response": {"Text": json.loads(f'"{match.group(1)}"')}}
                     continue

@@ -138,9 +138,10 @@ class RagAgent:
 
     def _messages(self, turn: Turn, hits: list[Hit]) -> list[dict[str, Any]]:
         relevant = [h for h in hits if h.score >= self.options.llm_min_score]
-        passages = "\n\n".join(
-            f"[{i}] ({h.document}) {h.text}" for i, h in enumerate(relevant, 1)
-        ) or "(no relevant passages were found)"
+        passages = (
+            "\n\n".join(f"[{i}] ({h.document}) {h.text}" for i, h in enumerate(relevant, 1))
+            or "(no relevant passages were found)"
+        )
         system = "\n\n".join(
             p for p in (self.system_prompt.strip(), RAG_INSTRUCTIONS, "Passages:\n" + passages) if p
         )

@@ -44,9 +44,7 @@ def chunk_text(text: str, max_chars: int = 600, overlap_chars: int = 120) -> lis
         while j < len(sentences) and (j == i or size + len(sentences[j][1]) + 1 <= max_chars):
             size += len(sentences[j][1]) + 1
             j += 1
-        chunks.append(
-            Chunk(len(chunks), sentences[i][0], "\n".join(s for _, s in sentences[i:j]))
-        )
+        chunks.append(Chunk(len(chunks), sentences[i][0], "\n".join(s for _, s in sentences[i:j])))
         if j >= len(sentences):
             break
         # Step back over trailing sentences that fit in the overlap, but always move forward.

@@ -29,7 +29,7 @@ _STOP = frozenset(
         "there", "these", "this", "to", "us", "was", "we", "what", "when", "where", "which", "who",
         "why", "will", "with", "would", "you", "your"
     )
-)
+)  # fmt: skip
 _RRF_K = 60  # the usual constant: damps the head so neither list dominates
 
 

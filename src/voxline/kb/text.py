@@ -17,7 +17,7 @@ _ABBREVIATIONS = frozenset(
         "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mon", "tue", "wed", "thu", "fri", "sat",
         "sun", "a.m", "p.m", "u.s"
     )
-)
+)  # fmt: skip
 _END = re.compile(r"[.?!]+[\"')\]]*(?=\s)")
 _SPACE = re.compile(r"\s+")
 
