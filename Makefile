@@ -24,11 +24,11 @@ run: install
 	$(BIN)/voxline serve --host $(HOST) --port $(PORT) --bot $(BOT)
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench deploy
+	$(BIN)/ruff format --check src tests bench deploy
 
 test: install
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench deploy
 	$(BIN)/pytest -q -ra
 
 bench: install

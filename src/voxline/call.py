@@ -108,6 +108,8 @@ class Call:
         )
         self.recognition = services.recognizer.open(fmt, hints)
         self.reply: Reply | None = None
+        self._audio_t0: float | None = None
+        self._audio_s = 0.0
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task] = set()
         self.ended = asyncio.Event()
@@ -152,14 +154,27 @@ class Call:
                 self.end_reason = self.end_reason or "caller hung up"
                 return
 
-    async def _audio(self, audio: AudioIn) -> None:
+    def _audio_time(self, pcm: bytes) -> float:
+        """The end of this frame on the audio's own sample clock, pinned to the call's clock.
+
+        Endpointing measures silence in the audio: a network or CPU stall between two frames
+        must not look like a pause. If frames go missing the sample clock falls behind, so it
+        is pulled forward once it lags the call's clock by more than a second.
+        """
         now = self.clock()
+        if self._audio_t0 is None or now - (self._audio_t0 + self._audio_s) > 1.0:
+            self._audio_t0, self._audio_s = now, 0.0
+        self._audio_s += len(pcm) / (2 * self.fmt.rate)
+        return self._audio_t0 + self._audio_s
+
+    async def _audio(self, audio: AudioIn) -> None:
+        end = self._audio_time(audio.pcm)
         if self.vad is not None:
-            end = now
             for prob, lag in self.vad.push(audio.pcm):
                 if event := self.tracker.update(prob, end - lag):
-                    await self._apply(self.turns.on_event(event, now))
-        stamped = AudioIn(audio.pcm, audio.raw, now)
+                    await self._apply(self.turns.on_event(event, self.clock()))
+        start = end - len(audio.pcm) / (2 * self.fmt.rate)
+        stamped = AudioIn(audio.pcm, audio.raw, start)
         await self.recognition.send(stamped, self.tracker.speaking if self.vad else None)
 
     async def _transcripts(self) -> None:

@@ -131,8 +131,10 @@ async def _doctor(settings: Settings) -> list[tuple[str, bool, str]]:
     for name, probe in (("records", records), ("asr", asr), ("tts", tts), ("vad", vad),
                         ("agent", agent)):  # fmt: skip
         await check(name, probe)
-    token = "set: webhook signatures are checked" if settings.twilio_auth_token else (
-        "unset: /answer accepts unsigned requests (set TWILIO_AUTH_TOKEN in production)"
+    token = (
+        "set: webhook signatures are checked"
+        if settings.twilio_auth_token
+        else ("unset: /answer accepts unsigned requests (set TWILIO_AUTH_TOKEN in production)")
     )
     rows.append(("twilio", True, f"TWILIO_AUTH_TOKEN {token}"))
     pool.shutdown(wait=False)

@@ -11,7 +11,7 @@ import re
 
 _ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "st", "jr", "sr", "vs", "etc", "e.g", "i.e", "inc", "ltd", "no",
-    "approx", "min", "max", "ave", "blvd",
+    "approx", "min", "max", "ave", "blvd", "a.m", "p.m",
 }  # fmt: skip
 _SENTENCE_END = re.compile(r"[.!?]+[\"')\]]*(?=\s)")
 _CLAUSE_END = re.compile(r"[,;:\u2014]+(?=\s)|\s[\u2013-]\s")
@@ -39,14 +39,23 @@ class SentenceSplitter:
 
     def _next(self) -> str | None:
         buf = self._buf
-        for m in _SENTENCE_END.finditer(buf):
-            if not self._is_abbreviation(buf, m.start()):
-                return self._take(m.end())
+        ends = [
+            m.end()
+            for m in _SENTENCE_END.finditer(buf)
+            if not self._is_abbreviation(buf, m.start())
+        ]
+        if self._first:
+            clauses = [
+                m.end()
+                for m in _CLAUSE_END.finditer(buf)
+                if len(buf[: m.start()].split()) >= self.first_clause_words
+            ]
+            if ends or clauses:
+                return self._take(min(ends[:1] + clauses[:1]))
+        elif ends:
+            return self._take(ends[0])
         words = buf.split()
         if self._first:
-            for m in _CLAUSE_END.finditer(buf):
-                if len(buf[: m.start()].split()) >= self.first_clause_words:
-                    return self._take(m.end())
             if len(words) > self.first_max_words:
                 return self._take_words(self.first_max_words)
         elif len(words) > self.max_words:

@@ -55,9 +55,9 @@ def build_agent_factory(settings: Settings, bot: Bot) -> Callable[[], Agent]:
         FormAgent(bot)  # validate the bot's form now, not on the first call
         return lambda: FormAgent(bot)
     if kind == "llm":
-        from voxline.agents.llm import llm_agent_from_settings
+        from voxline.agents.llm import llm_agent_factory
 
-        return lambda: llm_agent_from_settings(settings, bot)
+        return llm_agent_factory(settings, bot)
     raise ValueError(f"unknown agent {kind!r} (form, llm)")
 
 

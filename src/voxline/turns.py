@@ -86,6 +86,7 @@ class TurnTaker:
     def __init__(self, settings: TurnSettings, now: float = 0.0) -> None:
         self.s = settings
         self.speech_onset: float | None = None  # caller is speaking since
+        self.last_onset: float | None = None  # onset of the latest utterance, even if over
         self.bot_speaking = False
         self.pending: str | None = None  # user text of the reply in flight (not yet heard)
         self.speculative = False  # the pending reply is not confirmed yet
@@ -118,7 +119,7 @@ class TurnTaker:
         if isinstance(event, SpeechStarted):
             return self._speech_started(event, now)
         if isinstance(event, SpeechStopped):
-            self.speech_onset = None
+            self.last_onset, self.speech_onset = self.speech_onset, None
             self.last_activity = now
             return []
         return self._transcript(event, now)
@@ -174,7 +175,7 @@ class TurnTaker:
     def _transcript(self, tr: Transcript, now: float) -> list[Decision]:
         self.last_activity = now
         if self.bot_speaking:
-            onset = self.speech_onset if self.speech_onset is not None else tr.t
+            onset = next((t for t in (self.speech_onset, self.last_onset) if t is not None), tr.t)
             if self.speculative and tr.kind is TranscriptKind.FINAL:
                 # The final for the turn the bot is already answering early.
                 if normalize(self.pending or "") == normalize(tr.text):

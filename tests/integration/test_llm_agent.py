@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from openai import AsyncOpenAI
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # `tests.fakes` needs the repo root (no shared conftest)
-    sys.path.insert(0, str(ROOT))
-
-from tests.fakes.openai_server import (  # noqa: E402
+from tests.fakes.openai_server import (
     MODEL,
     FakeOpenAI,
     Reply,
@@ -27,21 +22,21 @@ from tests.fakes.openai_server import (  # noqa: E402
     stall,
     text,
 )
-
-from voxline.agents.base import Turn  # noqa: E402
-from voxline.agents.llm import (  # noqa: E402
+from voxline.agents.base import Turn
+from voxline.agents.llm import (
     AgentUnavailable,
     LlmAgent,
     LlmOptions,
     llm_agent_factory,
     llm_agent_from_settings,
 )
-from voxline.bot import Bot, load_bot  # noqa: E402
-from voxline.config import Secret, Settings  # noqa: E402
-from voxline.events import AgentEvent, TextDelta, ToolCall, ToolResult  # noqa: E402
-from voxline.history import History  # noqa: E402
-from voxline.tools import ToolBox, ToolContext  # noqa: E402
+from voxline.bot import Bot, load_bot
+from voxline.config import Secret, Settings
+from voxline.events import AgentEvent, TextDelta, ToolCall, ToolResult
+from voxline.history import History
+from voxline.tools import ToolBox, ToolContext
 
+ROOT = Path(__file__).resolve().parents[2]
 pytest_plugins = ["tests.fakes.openai_fixtures"]
 
 ORDER = {"size": "large", "toppings": ["ham", "pineapple"], "crust": "thin"}

@@ -5,30 +5,23 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import sys
-from pathlib import Path
 
 import grpc
 import pytest
 from riva.client.proto import riva_audio_pb2 as raudio
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # `tests.fakes` needs the repo root (no shared conftest)
-    sys.path.insert(0, str(ROOT))
-
-from tests.fakes.riva_server import FakeRivaServer, frames, silence, speech  # noqa: E402
-
-from voxline.config import Settings  # noqa: E402
-from voxline.events import AudioIn, Transcript, TranscriptKind  # noqa: E402
-from voxline.speech.base import AudioFormat, RecognizerHints  # noqa: E402
-from voxline.speech.riva_asr import (  # noqa: E402
+from tests.fakes.riva_server import FakeRivaServer, frames, silence, speech
+from voxline.config import Settings
+from voxline.events import AudioIn, Transcript, TranscriptKind
+from voxline.speech.base import AudioFormat, RecognizerHints
+from voxline.speech.riva_asr import (
     RecognizerUnavailable,
     RivaAsrOptions,
     RivaRecognizer,
     RivaRecognizerStream,
     recognizer_from_settings,
 )
-from voxline.speech.riva_auth import RivaEndpoint  # noqa: E402
+from voxline.speech.riva_auth import RivaEndpoint
 
 pytest_plugins = ["tests.fakes.riva_fixtures"]
 

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
 
 import pytest
 from riva.client.proto import riva_audio_pb2 as raudio
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # `tests.fakes` needs the repo root (no shared conftest)
-    sys.path.insert(0, str(ROOT))
-
-from tests.fakes.riva_server import FakeRivaServer, MakeRivaServer  # noqa: E402
-
-from voxline.config import Settings  # noqa: E402
-from voxline.speech.base import Voice  # noqa: E402
-from voxline.speech.riva_auth import RivaEndpoint  # noqa: E402
-from voxline.speech.riva_tts import (  # noqa: E402
+from tests.fakes.riva_server import FakeRivaServer, MakeRivaServer
+from voxline.config import Settings
+from voxline.speech.base import Voice
+from voxline.speech.riva_auth import RivaEndpoint
+from voxline.speech.riva_tts import (
     RivaSynthesizer,
     SynthesizerUnavailable,
     synthesizer_from_settings,

@@ -6,26 +6,20 @@ import dataclasses
 import logging
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import grpc
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # `tests.fakes` needs the repo root (no shared conftest)
-    sys.path.insert(0, str(ROOT))
-
-from tests.fakes.riva_server import FakeRivaServer, MakeRivaServer, frames, speech  # noqa: E402
-
-from voxline.config import Secret, Settings  # noqa: E402
-from voxline.speech.base import AudioFormat, RecognizerHints  # noqa: E402
-from voxline.speech.riva_asr import (  # noqa: E402
+from tests.fakes.riva_server import FakeRivaServer, MakeRivaServer, frames, speech
+from voxline.config import Secret, Settings
+from voxline.speech.base import AudioFormat, RecognizerHints
+from voxline.speech.riva_asr import (
     RecognizerUnavailable,
     RivaAsrOptions,
     RivaRecognizer,
 )
-from voxline.speech.riva_auth import (  # noqa: E402
+from voxline.speech.riva_auth import (
     DEFAULT_ASR_FUNCTION_ID,
     DEFAULT_TTS_FUNCTION_ID,
     NVCF_TARGET,
@@ -33,7 +27,7 @@ from voxline.speech.riva_auth import (  # noqa: E402
     asr_endpoint,
     tts_endpoint,
 )
-from voxline.speech.riva_tts import RivaSynthesizer  # noqa: E402
+from voxline.speech.riva_tts import RivaSynthesizer
 
 pytest_plugins = ["tests.fakes.riva_fixtures"]
 

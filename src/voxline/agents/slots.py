@@ -70,10 +70,10 @@ class SlotExtractor:
     def extract(self, text: str, focus: str | None = None) -> Update:
         """Slot values in ``text``; ``focus`` (the slot just asked for) settles ambiguity."""
         said = clean(text)
-        update = Update()
+        found: list[tuple[int, list[tuple[str, str]]]] = []
         consumed = [False] * len(said)
         for m in self._pattern.finditer(said):
-            self._apply(update, said, m.start(), self._phrases[m.group(1)], focus)
+            found.append((m.start(), self._phrases[m.group(1)]))
             consumed[m.start() : m.end()] = [True] * (m.end() - m.start())
         # Mis-hearings the synonym list does not know ("pepperony"), word by word.
         for m in re.finditer(r"[a-z']{5,}", said):
@@ -81,7 +81,10 @@ class SlotExtractor:
                 continue
             close = difflib.get_close_matches(m.group(0), self._single, n=1, cutoff=0.84)
             if close:
-                self._apply(update, said, m.start(), self._phrases[close[0]], focus)
+                found.append((m.start(), self._phrases[close[0]]))
+        update = Update()
+        for at, targets in sorted(found, key=lambda f: f[0]):
+            self._apply(update, said, at, targets, focus)
         return update
 
     def _apply(

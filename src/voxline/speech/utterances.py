@@ -22,7 +22,7 @@ from voxline.speech.base import RecognizerHints
 
 Transcribe = Callable[[bytes, int], Awaitable[str]]  # (pcm, rate) -> text
 
-PREROLL_S = 0.2  # audio kept from before the VAD onset (onsets are detected late)
+PREROLL_S = 0.5  # audio kept from before the VAD onset: onsets are detected 100-300 ms late
 TAIL_S = 0.3  # trailing silence kept after the last voiced frame
 EAGER_EVERY_S = 0.4  # voiced time between eager partials
 MAX_UTTERANCE_S = 30.0  # longer speech is cut and finalized, so memory stays bounded

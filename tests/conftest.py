@@ -1,0 +1,119 @@
+"""Shared fixtures: the embedded models (loaded once), a real server on 127.0.0.1, speech."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from voxline.app import create_app
+from voxline.bot import Bot, load_bot
+from voxline.call import CallServices
+from voxline.config import Settings, load_settings
+from voxline.records import Records
+
+ROOT = Path(__file__).resolve().parents[1]
+PIZZA = ROOT / "bots" / "pizza"
+
+
+@pytest.fixture(scope="session")
+def pizza_bot() -> Bot:
+    return load_bot(PIZZA)
+
+
+@pytest.fixture(scope="session")
+def piper():
+    from voxline.speech.piper import PiperEngine
+
+    return PiperEngine(threads=1)
+
+
+@pytest.fixture(scope="session")
+def speak(piper):
+    """Text -> 16-bit PCM at the rate asked for, spoken by the embedded voice."""
+    from voxline.audio import resample
+
+    cache: dict[tuple[str, int], bytes] = {}
+
+    def _speak(text: str, rate: int = 8000) -> bytes:
+        if (text, rate) not in cache:
+            cache[text, rate] = resample(b"".join(piper.render(text)), piper.rate, rate)
+        return cache[text, rate]
+
+    return _speak
+
+
+@dataclass
+class RunningServer:
+    url: str  # http://127.0.0.1:PORT
+    ws_url: str
+    settings: Settings
+    services: CallServices
+    loop: asyncio.AbstractEventLoop
+
+    def records(self, coro):
+        """Run a records query on the server's own loop (its store lives there)."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
+
+
+def serve_in_thread(app, settings: Settings) -> Iterator[tuple[str, asyncio.AbstractEventLoop]]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", ws_max_size=2**20)
+    server = uvicorn.Server(config)
+    loop = asyncio.new_event_loop()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(server.serve(sockets=[sock]))
+
+    thread = threading.Thread(target=run, name="voxline-test-server", daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        threading.Event().wait(0.05)
+    assert server.started, "test server did not start"
+    try:
+        yield f"127.0.0.1:{port}", loop
+    finally:
+        server.should_exit = True
+        thread.join(15)
+        sock.close()
+
+
+def make_settings(tmp: Path, **over) -> Settings:
+    return load_settings(env={}, data_dir=str(tmp), **over)
+
+
+@pytest.fixture(scope="session")
+def embedded_services(pizza_bot, tmp_path_factory) -> CallServices:
+    """The embedded stack, loaded once for the whole session."""
+    from voxline.services import build_services
+
+    tmp = tmp_path_factory.mktemp("records")
+    return build_services(make_settings(tmp), pizza_bot)
+
+
+@pytest.fixture(scope="session")
+def pizza_server(pizza_bot, embedded_services, tmp_path_factory) -> Iterator[RunningServer]:
+    tmp = tmp_path_factory.mktemp("server")
+    settings = make_settings(tmp)
+    services = CallServices(
+        bot=pizza_bot,
+        recognizer=embedded_services.recognizer,
+        synthesizer=embedded_services.synthesizer,
+        agent_factory=embedded_services.agent_factory,
+        records=Records(tmp / "records.sqlite3"),
+        vad=embedded_services.vad,
+    )
+    app = create_app(settings, pizza_bot, services)
+    for host, loop in serve_in_thread(app, settings):
+        yield RunningServer(f"http://{host}", f"ws://{host}/ws", settings, services, loop)

@@ -1,0 +1,143 @@
+"""Turn-taking rules in virtual time: events with explicit timestamps, no sleeping."""
+
+from dataclasses import replace
+
+from voxline.bot import TurnSettings
+from voxline.events import SpeechStarted, SpeechStopped, Transcript, TranscriptKind
+from voxline.turns import (
+    Cancel,
+    Confirm,
+    Eager,
+    Hangup,
+    Interrupt,
+    Reprompt,
+    Respond,
+    TurnTaker,
+)
+
+P, INTERIM, F = TranscriptKind.PARTIAL, TranscriptKind.INTERIM, TranscriptKind.FINAL
+
+
+def tr(kind, text, t):
+    return Transcript(kind, text, t, speech_end=round(t - 0.3, 6))
+
+
+def turn_taker(**over) -> TurnTaker:
+    return TurnTaker(replace(TurnSettings(), **over))
+
+
+def test_final_mode_replies_on_the_final_only():
+    tt = turn_taker(mode="final")
+    assert tt.on_event(SpeechStarted(0.0), 0.0) == []
+    assert tt.on_event(SpeechStopped(1.0), 1.1) == []
+    assert tt.on_event(tr(INTERIM, "a large pizza", 1.25), 1.25) == []
+    assert tt.on_event(tr(F, "a large pizza", 1.8), 1.8) == [
+        Respond("a large pizza", speech_end=1.5)
+    ]
+
+
+def test_interim_mode_replies_early_and_confirms_on_a_matching_final():
+    tt = turn_taker(mode="interim")
+    tt.on_event(SpeechStarted(0.0), 0.0)
+    tt.on_event(SpeechStopped(1.0), 1.1)
+    assert tt.on_event(tr(INTERIM, "A large pizza.", 1.25), 1.25) == [
+        Respond("A large pizza.", speculative=True, speech_end=0.95)
+    ]
+    assert tt.on_event(tr(F, "a large pizza", 1.8), 1.8) == [Confirm()]
+
+
+def test_interim_mode_retriggers_when_the_final_differs():
+    tt = turn_taker(mode="interim")
+    tt.on_event(tr(INTERIM, "a large", 1.25), 1.25)
+    assert tt.on_event(tr(F, "a large pepperoni", 1.8), 1.8) == [
+        Cancel("final transcript differs"),
+        Respond("a large pepperoni", replace=True, speech_end=1.5),
+    ]
+
+
+def test_interim_mode_cancels_when_the_caller_resumes_and_replaces_the_turn():
+    tt = turn_taker(mode="interim")
+    tt.on_event(tr(INTERIM, "a large", 1.25), 1.25)
+    assert tt.on_event(SpeechStarted(1.4), 1.45) == [Cancel("caller resumed speaking")]
+    tt.on_event(SpeechStopped(2.0), 2.1)
+    assert tt.on_event(tr(F, "a large pepperoni pizza", 2.8), 2.8) == [
+        Respond("a large pepperoni pizza", replace=True, speech_end=2.5)
+    ]
+
+
+def test_early_reply_already_speaking_is_confirmed_by_the_final():
+    tt = turn_taker(mode="interim")
+    tt.on_event(tr(INTERIM, "a large pizza", 1.25), 1.25)
+    assert tt.on_bot_speaking(True, 1.6) == [Eager(True)]
+    assert tt.on_event(tr(F, "a large pizza", 1.8), 1.8) == [Confirm()]
+
+
+def test_early_reply_already_speaking_is_interrupted_when_the_final_differs():
+    tt = turn_taker(mode="interim")
+    tt.on_event(tr(INTERIM, "a large", 1.25), 1.25)
+    tt.on_bot_speaking(True, 1.6)
+    out = tt.on_event(tr(F, "a large veggie", 1.8), 1.8)
+    assert isinstance(out[0], Interrupt) and out[-1] == Respond(
+        "a large veggie", replace=True, speech_end=1.5
+    )
+
+
+def test_barge_in_needs_200ms_of_speech_and_a_real_transcript():
+    tt = turn_taker()
+    tt.on_bot_speaking(True, 0.0)
+    tt.on_event(SpeechStarted(1.0), 1.03)
+    assert tt.on_event(tr(P, "wait", 1.1), 1.1) == []  # 100 ms of speech: not yet
+    out = tt.on_event(tr(P, "wait stop", 1.25), 1.25)
+    assert out == [Interrupt(1.0, "wait stop"), Eager(False)]
+    assert not tt.bot_speaking
+
+
+def test_fillers_never_interrupt():
+    tt = turn_taker()
+    tt.on_bot_speaking(True, 0.0)
+    tt.on_event(SpeechStarted(1.0), 1.0)
+    for text in ("mm-hmm", "Yeah.", "okay", "uh huh", "right right", "hmm", "ok"):
+        assert tt.on_event(tr(P, text, 1.6), 1.6) == [], text
+    tt.on_event(SpeechStopped(1.7), 1.8)
+    assert tt.on_event(tr(F, "Yeah.", 2.5), 2.5) == []
+    assert tt.bot_speaking
+
+
+def test_ace_spurious_rule_short_text_and_include_words():
+    tt = turn_taker(include_words=("hi", "no"))
+    assert tt.is_filler("a")
+    assert tt.is_filler("so that")
+    assert not tt.is_filler("hi")
+    assert not tt.is_filler("no")
+    assert not tt.is_filler("large please")
+
+
+def test_yes_is_an_answer_when_the_bot_is_silent():
+    tt = turn_taker()
+    assert tt.on_event(tr(F, "Yes.", 3.0), 3.0) == [Respond("Yes.", speech_end=2.7)]
+
+
+def test_more_speech_before_the_bot_starts_cancels_and_adds_to_the_turn():
+    tt = turn_taker()
+    tt.on_event(tr(F, "a large", 1.8), 1.8)
+    assert tt.on_event(tr(F, "with mushrooms", 2.6), 2.6) == [
+        Cancel("caller added to the turn"),
+        Respond("with mushrooms", speech_end=2.3),
+    ]
+
+
+def test_reprompt_then_hangup_after_long_silence():
+    tt = turn_taker(reprompt_after_s=8.0, hangup_after_s=20.0)
+    assert tt.tick(7.9) == []
+    assert tt.tick(8.0) == [Reprompt()]
+    assert tt.tick(9.0) == []  # once
+    assert tt.tick(20.0) == [Hangup("silence")]
+
+
+def test_no_reprompt_while_the_bot_talks_or_the_caller_speaks():
+    tt = turn_taker(reprompt_after_s=5.0)
+    tt.on_bot_speaking(True, 0.0)
+    assert tt.tick(10.0) == []
+    tt.on_bot_speaking(False, 10.0)
+    tt.on_event(SpeechStarted(11.0), 11.0)
+    assert tt.tick(30.0) == []

@@ -1,0 +1,81 @@
+"""VAD-cut endpointing for whole-utterance recognizers, with a scripted transcriber."""
+
+import asyncio
+
+from voxline.events import AudioIn, TranscriptKind
+from voxline.speech.base import RecognizerHints
+from voxline.speech.utterances import UtteranceStream
+
+FRAME = bytes(320)  # 20 ms at 8 kHz
+
+
+class Transcriber:
+    """Stands in for whisper: names each utterance by its length in frames."""
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    async def __call__(self, pcm: bytes, rate: int) -> str:
+        self.calls.append(len(pcm) // 320)
+        await asyncio.sleep(0)
+        return f"utterance of {len(pcm) // 320} frames"
+
+
+async def feed(stream, pattern: str, t0: float = 0.0) -> float:
+    """'v' = a voiced frame, '.' = silence."""
+    t = t0
+    for ch in pattern:
+        await stream.send(AudioIn(FRAME, FRAME, t), ch == "v")
+        t += 0.02
+    return t
+
+
+async def collect(stream, n: int):
+    out = []
+    async for tr in stream:
+        out.append(tr)
+        if len(out) == n:
+            break
+    return out
+
+
+async def test_interim_after_240ms_then_final_reusing_it():
+    tx = Transcriber()
+    stream = UtteranceStream(tx, 8000, RecognizerHints(), clock=lambda: 99.0)
+    await feed(stream, "." * 20 + "v" * 50 + "." * 45)
+    interim, final = await collect(stream, 2)
+    assert interim.kind is TranscriptKind.INTERIM and final.kind is TranscriptKind.FINAL
+    assert final.text == interim.text
+    assert len(tx.calls) == 1  # the final reused the interim: one model run
+    # 20 frames of pre-roll + 50 voiced + 12 frames of silence before the interim fired
+    assert tx.calls == [20 + 50 + 12]
+    assert abs(final.speech_end - 1.4) < 1e-9
+    await stream.aclose()
+
+
+async def test_speech_resumed_after_the_interim_is_transcribed_again():
+    tx = Transcriber()
+    stream = UtteranceStream(tx, 8000, RecognizerHints(), clock=lambda: 0.0)
+    await feed(stream, "v" * 20 + "." * 20 + "v" * 20 + "." * 45)
+    interim, final = await collect(stream, 2)
+    assert interim.text != final.text and len(tx.calls) == 2
+    await stream.aclose()
+
+
+async def test_eager_partials_during_long_speech():
+    tx = Transcriber()
+    stream = UtteranceStream(tx, 8000, RecognizerHints(), clock=lambda: 0.0)
+    stream.eager(True)
+    await feed(stream, "v" * 25)
+    (partial,) = await collect(stream, 1)
+    assert partial.kind is TranscriptKind.PARTIAL
+    await stream.aclose()
+
+
+async def test_silence_alone_produces_nothing():
+    tx = Transcriber()
+    stream = UtteranceStream(tx, 8000, RecognizerHints(), clock=lambda: 0.0)
+    await feed(stream, "." * 200)
+    await asyncio.sleep(0.01)
+    assert tx.calls == []
+    await stream.aclose()
