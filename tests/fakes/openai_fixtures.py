@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from openai import AsyncOpenAI
+
 from tests.fakes.openai_server import MODEL, FakeOpenAI
 
 API_KEY = "test-key"

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+
 from tests.fakes.riva_server import FakeRivaServer, MakeRivaServer
 
 
