@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 
@@ -61,6 +62,16 @@ class RunningServer:
         """Run a records query on the server's own loop (its store lives there)."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
 
+    def ended(self, call_sid: str, within: float = 10.0) -> dict:
+        """The call's record once the server has finished it (turns are written by then)."""
+        for _ in range(int(within / 0.1)):
+            calls = self.records(self.services.records.calls())
+            done = [c for c in calls if c["id"] == call_sid and c["ended_at"]]
+            if done:
+                return done[0]
+            threading.Event().wait(0.1)
+        raise AssertionError(f"call {call_sid} did not end")
+
 
 def serve_in_thread(app, settings: Settings) -> Iterator[tuple[str, asyncio.AbstractEventLoop]]:
     sock = socket.socket()
@@ -81,6 +92,10 @@ def serve_in_thread(app, settings: Settings) -> Iterator[tuple[str, asyncio.Abst
             break
         threading.Event().wait(0.05)
     assert server.started, "test server did not start"
+    for _ in range(600):  # models and the knowledge base load in the background
+        if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+            break
+        threading.Event().wait(0.1)
     try:
         yield f"127.0.0.1:{port}", loop
     finally:

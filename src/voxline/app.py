@@ -17,7 +17,12 @@ from fastapi.responses import JSONResponse, Response
 from voxline.bot import Bot
 from voxline.call import Call, CallServices
 from voxline.config import Settings
-from voxline.services import agent_kind, build_services
+from voxline.kb.config import KbConfig, bot_section, open_knowledge_base, prepare_knowledge_base
+from voxline.kb.routes import kb_router
+from voxline.plugin_server import plugin_router
+from voxline.records import Records
+from voxline.services import agent_kind, build_agent_factory, build_services, records_path
+from voxline.tools import ToolBox
 from voxline.transports import twilio
 from voxline.transports.twilio_ws import serve_twilio
 
@@ -35,13 +40,22 @@ class AppState:
     calls: dict[str, Call] = field(default_factory=dict)
 
 
+def has_knowledge_base(bot: Bot) -> bool:
+    return bot.agent == "rag" or bool(bot_section(bot, "kb"))
+
+
 def create_app(settings: Settings, bot: Bot, services: CallServices | None = None) -> FastAPI:
-    state = AppState(settings, bot, services)
+    """The server for one bot; ``services`` may be passed in ready-made (tests share models)."""
+    state = AppState(settings, bot)
+    records = services.records if services else Records(records_path(settings))
 
     async def load() -> None:
         try:
-            state.services = await asyncio.to_thread(build_services, settings, bot)
-            await state.services.records.open()
+            if has_knowledge_base(bot):
+                await prepare_knowledge_base(settings, bot)
+            loaded = services or await asyncio.to_thread(build_services, settings, bot, records)
+            await records.open()
+            state.services = loaded
             log.info("ready: bot %s, asr %s, tts %s, agent %s", bot.name, settings.asr,
                      settings.tts, agent_kind(settings, bot))  # fmt: skip
         except Exception as exc:
@@ -50,18 +64,32 @@ def create_app(settings: Settings, bot: Bot, services: CallServices | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        loader = None if state.services else asyncio.create_task(load())
+        loader = asyncio.create_task(load())
         try:
             yield
         finally:
             state.draining = True
-            if loader:
-                loader.cancel()
-            if state.services:
-                await state.services.records.close()
+            loader.cancel()
+            if services is None:  # close only the store this app opened
+                await records.close()
 
     app = FastAPI(title="Voxline", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.voxline = state
+    # The bot is also an ACE-compatible plugin: POST /{bot folder}/chat and /event.
+    app.include_router(
+        plugin_router(
+            bot.path.name,
+            build_agent_factory(settings, bot),
+            tools=ToolBox(list(bot.tools)),
+            data=bot.data,
+            orders=records,
+        )
+    )
+    if has_knowledge_base(bot):
+        kb_config = KbConfig.for_bot(settings, bot)
+        app.include_router(
+            kb_router(open_knowledge_base(kb_config), max_bytes=kb_config.upload_max_bytes)
+        )
 
     @app.get("/health")
     async def health() -> JSONResponse:

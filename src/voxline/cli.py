@@ -171,6 +171,14 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="check the configured backends for real")
     doctor.add_argument("--bot", help="bot folder (default bots/pizza)")
     doctor.set_defaults(func=cmd_doctor)
+
+    from voxline.kb.cli import add_kb_parser
+    from voxline.plugin_server import add_plugin_server_parser
+
+    for add in (add_kb_parser, add_plugin_server_parser):
+        extra = add(sub)
+        extra.add_argument("--bot", help="bot folder (default bots/pizza)")
+        extra.set_defaults(func=lambda args: args.handler(args, _settings(args)))
     return parser
 
 

@@ -58,7 +58,12 @@ def build_agent_factory(settings: Settings, bot: Bot) -> Callable[[], Agent]:
         from voxline.agents.llm import llm_agent_factory
 
         return llm_agent_factory(settings, bot)
-    raise ValueError(f"unknown agent {kind!r} (form, llm)")
+    if kind in ("rag", "plugin", "nvidia_rag"):
+        from voxline.plugin_server import default_agent_factory
+
+        default_agent_factory(settings, bot, kind)  # fail at start-up on a bad configuration
+        return lambda: default_agent_factory(settings, bot, kind)
+    raise ValueError(f"unknown agent {kind!r} (form, llm, rag, plugin, nvidia_rag)")
 
 
 def load_vad() -> SileroModel | None:
@@ -78,9 +83,9 @@ def records_path(settings: Settings):
     raise ValueError("VOXLINE_DATABASE_URL: only sqlite:///PATH is supported by this version")
 
 
-def build_services(settings: Settings, bot: Bot) -> CallServices:
+def build_services(settings: Settings, bot: Bot, records: Records | None = None) -> CallServices:
     pool = ThreadPoolExecutor(max(1, settings.threads), thread_name_prefix="models")
-    records = Records(records_path(settings))
+    records = records or Records(records_path(settings))
     return CallServices(
         bot=bot,
         recognizer=build_recognizer(settings, pool),

@@ -40,6 +40,7 @@ async def test_a_pizza_order_over_the_phone(pizza_server, speak):
     assert greeting.audio and first.audio and second.audio
     assert first.latency is not None and second.latency is not None
     assert result.clears == 0 and result.marks_echoed  # every segment was played and echoed
+    pizza_server.ended(result.call_sid)
     turns = pizza_server.records(pizza_server.services.records.turns(result.call_sid))
     said = [t["text"].lower() for t in turns if t["role"] == "user"]
     assert "pepperoni" in said[0] and "thin" in said[1]
@@ -55,6 +56,7 @@ async def test_barge_in_clears_playback_and_history_keeps_only_what_was_heard(pi
     )
     result = await caller.run()
     assert result.clears >= 1
+    pizza_server.ended(result.call_sid)
     turns = pizza_server.records(pizza_server.services.records.turns(result.call_sid))
     bot = [t for t in turns if t["role"] == "assistant"]
     interrupted = [t for t in bot if t["interrupted"]]
