@@ -24,11 +24,11 @@ run: install
 	$(BIN)/voxline serve --host $(HOST) --port $(PORT) --bot $(BOT)
 
 lint: install
-	$(BIN)/ruff check src tests bench deploy
-	$(BIN)/ruff format --check src tests bench deploy
+	$(BIN)/ruff check
+	$(BIN)/ruff format --check
 
 test: install
-	$(BIN)/ruff check src tests bench deploy
+	$(BIN)/ruff check
 	$(BIN)/pytest -q -ra
 
 bench: install
