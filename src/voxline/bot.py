@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from voxline.ace_config import ace_settings
 from voxline.speech.base import Voice
 from voxline.tools import Tool
 
@@ -58,6 +59,7 @@ class Bot:
     vocabulary: tuple[str, ...] = ()
     turns: TurnSettings = field(default_factory=TurnSettings)
     backends: dict[str, Any] = field(default_factory=dict)  # settings this bot asks for
+    spec: dict[str, Any] = field(default_factory=dict)  # bot.yaml (+ speech_config.yaml), raw
 
 
 def _read_yaml(path: Path) -> Any:
@@ -120,6 +122,15 @@ def load_bot(folder: str | Path) -> Bot:
     spec = _read_yaml(folder / "bot.yaml")
     if not isinstance(spec, dict):
         raise BotError(f"{folder / 'bot.yaml'}: expected a mapping")
+    if (folder / "speech_config.yaml").is_file():  # an ACE bot's speech settings
+        ace_file = _read_yaml(folder / "speech_config.yaml")
+        spec = {**(ace_file if isinstance(ace_file, dict) else {}), **spec}
+    try:
+        ace = ace_settings(spec)
+    except (TypeError, ValueError) as exc:
+        raise BotError(f"{folder}: ACE speech settings: {exc}") from None
+    if ace.dialog_manager:
+        spec["dialog_manager"] = ace.dialog_manager
 
     data = {name: _read_yaml(folder / file) for name, file in (spec.get("data") or {}).items()}
     tools = []
@@ -144,8 +155,8 @@ def load_bot(folder: str | Path) -> Bot:
     if prompt and (folder / prompt).is_file():
         prompt = (folder / prompt).read_text(encoding="utf-8")
 
-    speech = spec.get("speech") or {}
-    turns_spec = dict(spec.get("turns") or {})
+    speech = {**ace.voice, **(spec.get("speech") or {})}
+    turns_spec = {**ace.turns, **(spec.get("turns") or {})}
     for key in ("filler_words", "include_words"):
         if key in turns_spec:
             turns_spec[key] = tuple(str(w).lower() for w in turns_spec[key])
@@ -168,11 +179,12 @@ def load_bot(folder: str | Path) -> Bot:
         data=data,
         form=form,
         voice=Voice(
-            name=str(speech.get("voice", "")),
+            name=str(speech.get("voice") or speech.get("name") or ""),
             language=str(speech.get("language", "en-US")),
             speed=float(speech.get("speed", 1.0)),
         ),
         vocabulary=tuple(speech.get("vocabulary") or _vocabulary(data, lexicon)),
         turns=turns,
-        backends=dict(spec.get("backends") or {}),
+        backends={**ace.backends, **(spec.get("backends") or {})},
+        spec=spec,
     )

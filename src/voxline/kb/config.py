@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from voxline.bot import Bot, BotError
 from voxline.config import Settings
 from voxline.kb.base import KnowledgeBase
@@ -35,11 +33,7 @@ log = logging.getLogger(__name__)
 
 def bot_section(bot: Bot, key: str) -> dict[str, Any]:
     """A top-level mapping of the bot's bot.yaml that ``load_bot`` does not model."""
-    try:
-        spec = yaml.safe_load((bot.path / "bot.yaml").read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        return {}
-    section = spec.get(key) if isinstance(spec, dict) else None
+    section = bot.spec.get(key)
     if section is None:
         return {}
     if not isinstance(section, dict):
