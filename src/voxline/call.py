@@ -41,8 +41,10 @@ from voxline.turns import (
     Eager,
     Hangup,
     Interrupt,
+    Pause,
     Reprompt,
     Respond,
+    Resume,
     TurnTaker,
 )
 
@@ -109,6 +111,7 @@ class Call:
         self.recognition = services.recognizer.open(fmt, hints)
         self.reply: Reply | None = None
         self._audio_t0: float | None = None
+        self._resuming: asyncio.Task | None = None
         self._audio_s = 0.0
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task] = set()
@@ -191,7 +194,15 @@ class Call:
 
     async def _apply(self, decisions: list[Decision], tr: Transcript | None = None) -> None:
         for d in decisions:
-            if isinstance(d, Interrupt):
+            if isinstance(d, Pause):
+                await self.playout.pause()
+                self._stopped_bot(d.onset, "pause")
+            elif isinstance(d, Resume):
+                log.info("call %s: resume (%s)", self.call_id, d.reason)
+                self._resuming = asyncio.create_task(self.playout.resume())
+                self._tasks.add(self._resuming)
+                self._resuming.add_done_callback(self._tasks.discard)
+            elif isinstance(d, Interrupt):
                 await self._interrupt(d)
             elif isinstance(d, Cancel):
                 if self.reply and self.reply.user_text is not None:
@@ -217,16 +228,22 @@ class Call:
             elif isinstance(d, Hangup):
                 self._start_reply(None, text="I'll let you go now. Goodbye!").end_call = True
 
-    async def _interrupt(self, d: Interrupt) -> None:
-        cut = await self.playout.clear()
-        took = self.clock() - d.onset
+    def _stopped_bot(self, onset: float, how: str) -> None:
+        """Time from the caller's speech onset to the clear that silenced the bot."""
+        took = self.clock() - onset
         self.barge_ins.append(took)
-        log.info(
-            "call %s: barge-in %r, clear %.0f ms after onset, %d segment(s) cut",
-            self.call_id, d.text, 1000 * took, len(cut),
-        )  # fmt: skip
         if self.reply:
             self.reply.timings["barge_in"] = took
+        log.info("call %s: %s, clear %.0f ms after speech onset", self.call_id, how, 1000 * took)
+
+    async def _interrupt(self, d: Interrupt) -> None:
+        was_paused = self.playout.paused
+        if self._resuming is not None:
+            self._resuming.cancel()
+        cut = await self.playout.clear()
+        if not was_paused:
+            self._stopped_bot(d.onset, "barge-in")
+        log.info("call %s: interrupted by %r, %d segment(s) cut", self.call_id, d.text, len(cut))
         self._cancel_reply("interrupted")
 
     def _cancel_reply(self, outcome: str) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from voxline.audio import FRAME_MS, Framer, frame_bytes
@@ -36,6 +36,7 @@ class Segment:
     text: str
     owner: object = None  # the reply it belongs to
     heard: bool = False
+    frames: list[bytes] = field(default_factory=list)  # kept to repeat it after a pause
 
 
 class Playout:
@@ -64,19 +65,35 @@ class Playout:
         self.frames_sent = 0
         self.underruns = 0  # times the far end ran dry in the middle of a reply
         self.first_audio_at: float | None = None
+        self._current: list[bytes] = []  # frames of the segment being sent
+        self._open = asyncio.Event()  # cleared while paused
+        self._open.set()
+        self._replay: list[tuple[Segment, list[bytes]]] = []  # what a pause cut, to repeat
 
     async def play(self, text: str, chunks, owner: object = None) -> Segment:
         """Send one segment's audio (an async iterator of PCM chunks), then its mark."""
         framer = Framer(self._frame)
+        self._current = []
         async for chunk in chunks:
             for frame in framer.push(chunk):
-                await self._send(frame)
+                await self._send_current(frame)
         for frame in framer.flush(pad=0):
-            await self._send(frame)
-        segment = Segment(f"s{next(self._names)}", text, owner)
+            await self._send_current(frame)
+        await self._open.wait()
+        segment = Segment("", text, owner, frames=self._current)
+        self._current = []
+        await self._mark(segment)
+        return segment
+
+    async def _send_current(self, frame: bytes) -> None:
+        await self._open.wait()
+        self._current.append(frame)
+        await self._send(frame)
+
+    async def _mark(self, segment: Segment) -> None:
+        segment.mark = f"s{next(self._names)}"
         self._pending.append(segment)
         await self.out.send_mark(segment.mark)
-        return segment
 
     async def _send(self, frame: bytes) -> None:
         now = self.clock()
@@ -116,10 +133,39 @@ class Playout:
             self._on_speaking(False)
 
     async def clear(self) -> list[Segment]:
-        """Stop playback now; returns the segments that were cut (sent but not heard)."""
+        """Stop playback for good; returns the segments that were cut (sent but not heard)."""
         cut, self._pending = self._pending, []
+        self._replay = []
+        self._open.set()  # nothing may stay blocked on a pause that will not be resumed
         await self.out.send_clear()
         self._sent_s = 0.0
         self._t0 = self.clock()
         self.speaking = False
         return cut
+
+    @property
+    def paused(self) -> bool:
+        return not self._open.is_set()
+
+    async def pause(self) -> None:
+        """Silence the far end at once but keep the reply: what was cut can be repeated."""
+        if self.paused:
+            return
+        self._open.clear()
+        self._replay = [(seg, seg.frames) for seg in self._pending]
+        self._pending = []
+        await self.out.send_clear()
+        self._sent_s = 0.0
+        self._t0 = self.clock()
+
+    async def resume(self) -> None:
+        """Repeat what the pause cut (whole segments, and the one in progress from its start),
+        then let the reply go on. Run it as a task: it paces the repeated audio."""
+        replay, self._replay = self._replay, []
+        for segment, frames in replay:
+            for frame in frames:
+                await self._send(frame)
+            await self._mark(segment)
+        for frame in list(self._current):
+            await self._send(frame)
+        self._open.set()

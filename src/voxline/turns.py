@@ -56,6 +56,20 @@ class Interrupt:
 
 
 @dataclass(frozen=True, slots=True)
+class Pause:
+    """Caller speech began over the bot: silence it now, decide when the words are known."""
+
+    onset: float
+
+
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """The pause was for a backchannel or noise: repeat the unfinished sentence and go on."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Eager:
     """Ask the recognizer for partial transcripts (on) or stop asking (off)."""
 
@@ -72,7 +86,7 @@ class Hangup:
     reason: str
 
 
-Decision = Respond | Confirm | Cancel | Interrupt | Eager | Reprompt | Hangup
+Decision = Respond | Confirm | Cancel | Pause | Resume | Interrupt | Eager | Reprompt | Hangup
 
 _WORDS = re.compile(r"[^\w\s'-]")
 
@@ -88,6 +102,8 @@ class TurnTaker:
         self.speech_onset: float | None = None  # caller is speaking since
         self.last_onset: float | None = None  # onset of the latest utterance, even if over
         self.bot_speaking = False
+        self.paused = False  # the bot is silenced while the caller's words are unknown
+        self.stopped_at: float | None = None  # when the caller's latest utterance ended
         self.pending: str | None = None  # user text of the reply in flight (not yet heard)
         self.speculative = False  # the pending reply is not confirmed yet
         self.last_activity = now
@@ -120,6 +136,7 @@ class TurnTaker:
             return self._speech_started(event, now)
         if isinstance(event, SpeechStopped):
             self.last_onset, self.speech_onset = self.speech_onset, None
+            self.stopped_at = event.t
             self.last_activity = now
             return []
         return self._transcript(event, now)
@@ -130,6 +147,7 @@ class TurnTaker:
         self.bot_speaking = speaking
         self.last_activity = now
         if not speaking:
+            self.paused = False
             self.pending = None
             self.speculative = False
         # Partials are only needed to vet barge-ins while the bot is talking.
@@ -143,6 +161,14 @@ class TurnTaker:
         self.last_activity = now
 
     def tick(self, now: float) -> list[Decision]:
+        if (
+            self.paused
+            and self.speech_onset is None
+            and self.stopped_at is not None
+            and now - self.stopped_at >= self.s.resume_after_s
+        ):
+            self.paused = False  # noise: no words came of it
+            return [Resume("no words")]
         if self.bot_speaking or self.pending is not None or self.speech_onset is not None:
             return []
         silent = now - self.last_activity
@@ -160,6 +186,9 @@ class TurnTaker:
         self.speech_onset = event.t
         self.last_activity = now
         self.reprompted = False
+        if self.bot_speaking and self.s.pause_on_speech and not self.paused:
+            self.paused = True
+            return [Pause(event.t)]
         if self.pending is not None and self.speculative and not self.bot_speaking:
             # The caller resumed before the final: the early reply was premature.
             self.pending, self.speculative = None, False
@@ -182,13 +211,20 @@ class TurnTaker:
                     self.speculative = False
                     return [Confirm()]
                 self.bot_speaking, self.pending, self.speculative = False, tr.text, False
+                self.paused = False
                 return [
                     Interrupt(onset, tr.text),
                     Eager(False),
                     Respond(tr.text, replace=True, speech_end=tr.speech_end),
                 ]
-            if self.is_filler(tr.text) or not self._barge_in_ready(now):
+            if self.is_filler(tr.text):
+                if self.paused and self.speech_onset is None:
+                    self.paused = False
+                    return [Resume(f"filler {tr.text!r}")]
                 return []
+            if not self._barge_in_ready(now):
+                return []
+            self.paused = False
             self.bot_speaking, self.pending, self.speculative = False, None, False
             out: list[Decision] = [Interrupt(onset, tr.text), Eager(False)]
             return out + self._transcript(tr, now)

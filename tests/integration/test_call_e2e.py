@@ -102,3 +102,22 @@ async def test_bad_frames_do_not_harm_the_call_or_another_call(pizza_server, spe
     calls = pizza_server.records(pizza_server.services.records.calls())
     vandal_call = [c for c in calls if c["id"] == "CAvandal"]
     assert vandal_call and vandal_call[0]["ended_at"]  # it ended cleanly, with a record
+
+
+async def test_a_backchannel_pauses_the_bot_which_then_repeats_and_finishes(pizza_server, speak):
+    caller = SimulatedCaller(
+        pizza_server.ws_url,
+        lines(speak, "What toppings do you have?", "@1.5 yeah"),
+        idle_s=IDLE_S,
+    )
+    result = await caller.run()
+    assert result.clears >= 1  # the bot went quiet the moment the caller spoke
+    pizza_server.ended(result.call_sid)
+    turns = pizza_server.records(pizza_server.services.records.turns(result.call_sid))
+    bot = [t for t in turns if t["role"] == "assistant"]
+    assert not any(t["interrupted"] for t in bot)
+    # Nothing of the reply was lost: the whole menu was heard in the end.
+    assert "spinach" in bot[-1]["text"] and bot[-1]["text"].startswith("For toppings,")
+    assert [t["text"].lower() for t in turns if t["role"] == "user"] == [
+        "what toppings do you have?"
+    ]

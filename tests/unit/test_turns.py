@@ -10,8 +10,10 @@ from voxline.turns import (
     Eager,
     Hangup,
     Interrupt,
+    Pause,
     Reprompt,
     Respond,
+    Resume,
     TurnTaker,
 )
 
@@ -92,15 +94,46 @@ def test_barge_in_needs_200ms_of_speech_and_a_real_transcript():
     assert not tt.bot_speaking
 
 
-def test_fillers_never_interrupt():
+def test_speech_over_the_bot_pauses_it_at_onset():
+    tt = turn_taker()
+    tt.on_bot_speaking(True, 0.0)
+    assert tt.on_event(SpeechStarted(1.0), 1.02) == [Pause(1.0)]
+    assert tt.on_event(SpeechStarted(1.5), 1.5) == []  # already paused
+
+
+def test_fillers_never_interrupt_and_the_bot_resumes():
     tt = turn_taker()
     tt.on_bot_speaking(True, 0.0)
     tt.on_event(SpeechStarted(1.0), 1.0)
     for text in ("mm-hmm", "Yeah.", "okay", "uh huh", "right right", "hmm", "ok"):
         assert tt.on_event(tr(P, text, 1.6), 1.6) == [], text
     tt.on_event(SpeechStopped(1.7), 1.8)
-    assert tt.on_event(tr(F, "Yeah.", 2.5), 2.5) == []
-    assert tt.bot_speaking
+    assert tt.on_event(tr(F, "Yeah.", 2.5), 2.5) == [Resume("filler 'Yeah.'")]
+    assert tt.bot_speaking and not tt.paused
+
+
+def test_noise_without_words_resumes_after_a_while():
+    tt = turn_taker(resume_after_s=1.0)
+    tt.on_bot_speaking(True, 0.0)
+    tt.on_event(SpeechStarted(1.0), 1.0)
+    tt.on_event(SpeechStopped(1.3), 1.4)
+    assert tt.tick(2.2) == []
+    assert tt.tick(2.31) == [Resume("no words")]
+    assert tt.tick(3.0) == []
+
+
+def test_a_real_interruption_after_the_pause():
+    tt = turn_taker()
+    tt.on_bot_speaking(True, 0.0)
+    assert tt.on_event(SpeechStarted(1.0), 1.0) == [Pause(1.0)]
+    assert tt.on_event(tr(P, "hold on", 1.4), 1.4) == [Interrupt(1.0, "hold on"), Eager(False)]
+    assert not tt.paused and not tt.bot_speaking
+
+
+def test_pausing_can_be_turned_off():
+    tt = turn_taker(pause_on_speech=False)
+    tt.on_bot_speaking(True, 0.0)
+    assert tt.on_event(SpeechStarted(1.0), 1.0) == []
 
 
 def test_ace_spurious_rule_short_text_and_include_words():
