@@ -13,6 +13,7 @@ import itertools
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from voxline.agents.base import Agent, Turn
 from voxline.bot import Bot
@@ -25,6 +26,7 @@ from voxline.events import (
     TextDelta,
     ToolResult,
     Transcript,
+    TranscriptKind,
     TransportEvent,
 )
 from voxline.history import History
@@ -60,7 +62,7 @@ class Reply:
     confirmed: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task | None = None
     heard: list[str] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, Any] = field(default_factory=dict)
     end_call: bool = False
     outcome: str = ""
     recorded: bool = False
@@ -112,6 +114,7 @@ class Call:
         self.reply: Reply | None = None
         self._audio_t0: float | None = None
         self._resuming: asyncio.Task | None = None
+        self._interim_at: float | None = None  # when the latest first-pass transcript came
         self._audio_s = 0.0
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task] = set()
@@ -183,6 +186,8 @@ class Call:
     async def _transcripts(self) -> None:
         async for tr in self.recognition:
             log.info("call %s: %s transcript %r", self.call_id, tr.kind, tr.text)
+            if tr.kind is TranscriptKind.INTERIM:
+                self._interim_at = tr.t
             await self._apply(self.turns.on_event(tr, self.clock()), tr)
 
     async def _ticker(self) -> None:
@@ -216,9 +221,13 @@ class Call:
                 self._cancel_reply("replaced")
                 reply = self._start_reply(d.text, speculative=d.speculative)
                 reply.timings["speech_end"] = d.speech_end or 0.0
-                reply.timings["transcript"] = tr.t if tr else self.clock()
+                if self._interim_at is not None:
+                    reply.timings["interim"], self._interim_at = self._interim_at, None
+                if tr is not None and tr.kind is TranscriptKind.FINAL:
+                    reply.timings["final"] = tr.t
             elif isinstance(d, Confirm):
                 if self.reply:
+                    self.reply.timings["final"] = tr.t if tr else self.clock()
                     self.reply.confirmed.set()
                     self.reply.speculative = False
             elif isinstance(d, Eager):
@@ -385,6 +394,7 @@ class Call:
         if t.get("speech_end") and t.get("first_audio"):
             t["latency"] = t["first_audio"] - t["speech_end"]
         if reply.user_text is not None:
+            t["outcome"] = outcome
             await self.s.records.add_turn(self.call_id, "user", reply.user_text, False, t)
         if reply.heard:
             interrupted = outcome == "interrupted"

@@ -99,7 +99,7 @@ class Records:
         role: str,
         text: str,
         interrupted: bool = False,
-        timings: dict[str, float] | None = None,
+        timings: dict[str, Any] | None = None,
     ) -> int:
         return await self._run(
             self._write,

@@ -16,6 +16,7 @@ stream's config), cuts it into 10 ms frames and calls a frame "speech" when its 
 Every result carries ``audio_processed`` (seconds of audio this stream has processed). The text
 of utterance N (N counts finals across the whole server, so a stream that died mid-utterance is
 retried with the same text) is ``transcripts[N]`` (the last one repeats) or ``transcripts(N)``.
+``"interim text|final text"`` makes the first-pass result differ from the final (a retrigger).
 
 Failures: ``server.fail(after_bytes=K | after_seconds=S, code=UNAVAILABLE, streams=1)`` makes the
 next ``streams`` ASR streams abort once they have received K bytes / S seconds of audio
@@ -169,20 +170,20 @@ class _Utterances:
             if self.since_partial >= self.server.partial_ms:
                 self.since_partial = 0
                 self.partials += 1
-                words = self.text.split()
+                words = self.text.split("|")[-1].split()
                 prefix = " ".join(words[: max(1, min(len(words), self.speech_ms // 200))])
                 return [self._result(prefix, stability=min(0.9, 0.1 * self.partials))]
             return []
         self.silence_ms += 10
         if self.eou_ms and not self.interim_sent and self.silence_ms >= self.eou_ms:
             self.interim_sent = True
-            return [self._result(self.text, stability=1.0)]
+            return [self._result(self.text.split("|")[0], stability=1.0)]
         if self.silence_ms >= self.stop_ms:
             return [self._final()]
         return []
 
     def _final(self) -> rasr.StreamingRecognitionResult:
-        result = self._result(self.text or "", is_final=True, confidence=0.9)
+        result = self._result((self.text or "").split("|")[-1], is_final=True, confidence=0.9)
         self.text = None
         self.server.finals += 1
         return result

@@ -1,0 +1,103 @@
+"""Turn-taking over the Twilio protocol against the Riva-protocol test server, which emits
+partial, interim (stability 1.0 after stop_history_eou) and final results from the audio it
+receives. The offline form agent answers, so tool calls are real and deterministic."""
+
+import asyncio
+from dataclasses import replace
+
+import pytest
+
+from tests.conftest import RunningServer, make_settings, serve_in_thread
+from tests.fakes.riva_server import FakeRivaServer
+from voxline.app import create_app
+from voxline.caller import Line, SimulatedCaller
+from voxline.services import build_services
+
+pytestmark = pytest.mark.e2e
+
+
+async def run_call(bot, speak, tmp_path, transcripts, lines, **turns):
+    """One call; returns (caller result, orders, turns, riva server)."""
+    bot = replace(bot, turns=replace(bot.turns, **turns))
+    async with FakeRivaServer(transcripts) as riva:
+        settings = make_settings(
+            tmp_path, asr="riva", tts="riva", riva_server=riva.target, agent="form"
+        )
+        services = await asyncio.to_thread(build_services, settings, bot)
+        servers = serve_in_thread(create_app(settings, bot, services), settings)
+        host, loop = await asyncio.to_thread(next, servers)
+        server = RunningServer(f"http://{host}", f"ws://{host}/ws", settings, services, loop)
+        try:
+            result = await SimulatedCaller(server.ws_url, lines, idle_s=2.0).run()
+            await asyncio.to_thread(server.ended, result.call_sid)
+            records = services.records
+            orders = await asyncio.to_thread(server.records, records.orders(result.call_sid))
+            turns_ = await asyncio.to_thread(server.records, records.turns(result.call_sid))
+        finally:
+            await asyncio.to_thread(next, servers, None)
+        return result, [o["details"] for o in orders], turns_, riva
+
+
+def line(speak, text, barge_after=None, pause_s=0.0, more=""):
+    pcm = speak(text) + (bytes(int(16000 * pause_s)) + speak(more) if more else b"")
+    return Line(f"{text} {more}".strip(), pcm, barge_after)
+
+
+ORDER = "a large pepperoni pizza on thin crust"
+
+
+async def test_interim_mode_replies_about_half_a_second_sooner(pizza_bot, speak, tmp_path):
+    # No tool call in this reply (a side-effect tool would rightly wait for the final).
+    said = "I'd like a large pizza"
+    latencies = {}
+    for mode in ("final", "interim"):
+        result, _, turns, _ = await run_call(
+            pizza_bot, speak, tmp_path / mode, [said], [line(speak, said)], mode=mode
+        )
+        assert "toppings" in [t for t in turns if t["role"] == "assistant"][-1]["text"]
+        latencies[mode] = result.turns[1].latency
+    assert latencies["final"] - latencies["interim"] >= 0.4, latencies
+
+
+async def test_a_changed_final_retriggers_and_the_tool_waits_for_it(pizza_bot, speak, tmp_path):
+    # The first pass hears pepperoni; the final says mushrooms. process_pizza_order has side
+    # effects, so it must not run on the first pass: only the mushroom order may exist.
+    said = "a large pepperoni pizza on thin crust|a large mushroom pizza on thin crust"
+    _, orders, turns, _ = await run_call(
+        pizza_bot, speak, tmp_path, [said], [line(speak, ORDER)], mode="interim"
+    )
+    assert orders == [{"size": "large", "toppings": ["mushrooms"], "crust": "thin", "price": 16.99}]
+    users = [t for t in turns if t["role"] == "user"]
+    assert users[-1]["text"] == "a large mushroom pizza on thin crust"
+    assert users[0]["timings"]["outcome"] in ("cancelled", "replaced", "interrupted")
+
+
+async def test_resumed_speech_cancels_the_early_reply(pizza_bot, speak, tmp_path):
+    said = "a large pizza|a large pizza with ham on thick crust"
+    caller_line = line(speak, "a large pizza", pause_s=0.5, more="with ham on thick crust")
+    _, orders, _, _ = await run_call(
+        pizza_bot, speak, tmp_path, [said], [caller_line], mode="interim"
+    )
+    assert orders == [{"size": "large", "toppings": ["ham"], "crust": "thick", "price": 18.49}]
+
+
+async def test_mm_hmm_does_not_stop_the_bot_but_a_real_interruption_does(
+    pizza_bot, speak, tmp_path
+):
+    transcripts = ["what toppings do you have", "mm-hmm", "what toppings do you have",
+                   "wait, a small ham pizza please"]  # fmt: skip
+    lines = [
+        line(speak, "What toppings do you have?"),
+        line(speak, "yeah", barge_after=1.0),
+        line(speak, "What toppings do you have?"),
+        line(speak, "wait, a small ham pizza please", barge_after=1.0),
+    ]
+    result, _, turns, _ = await run_call(pizza_bot, speak, tmp_path, transcripts, lines)
+    bot = [t for t in turns if t["role"] == "assistant"]
+    menus = [t for t in bot if t["text"].startswith("For toppings,")]
+    assert len(menus) == 2
+    assert not menus[0]["interrupted"] and "spinach" in menus[0]["text"]  # heard in full
+    assert menus[1]["interrupted"] and "spinach" not in menus[1]["text"]
+    users = [t["text"] for t in turns if t["role"] == "user"]
+    assert "mm-hmm" not in users and users[-1] == "wait, a small ham pizza please"
+    assert result.clears >= 2
