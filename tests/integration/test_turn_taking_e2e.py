@@ -50,13 +50,20 @@ async def test_interim_mode_replies_about_half_a_second_sooner(pizza_bot, speak,
     # No tool call in this reply (a side-effect tool would rightly wait for the final).
     said = "I'd like a large pizza"
     latencies = {}
-    for mode in ("final", "interim"):
-        result, _, turns, _ = await run_call(
-            pizza_bot, speak, tmp_path / mode, [said], [line(speak, said)], mode=mode
+    variants = {
+        "final": {"mode": "final"},
+        "interim": {"mode": "interim"},
+        # The safety option: think early, but speak only once the final confirms the turn.
+        "held": {"mode": "interim", "hold_playback_until_confirmed": True},
+    }
+    for name, turns in variants.items():
+        result, _, records, _ = await run_call(
+            pizza_bot, speak, tmp_path / name, [said], [line(speak, said)], **turns
         )
-        assert "toppings" in [t for t in turns if t["role"] == "assistant"][-1]["text"]
-        latencies[mode] = result.turns[1].latency
+        assert "toppings" in [t for t in records if t["role"] == "assistant"][-1]["text"]
+        latencies[name] = result.turns[1].latency
     assert latencies["final"] - latencies["interim"] >= 0.4, latencies
+    assert latencies["held"] - latencies["interim"] >= 0.4, latencies
 
 
 async def test_a_changed_final_retriggers_and_the_tool_waits_for_it(pizza_bot, speak, tmp_path):
