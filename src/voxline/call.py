@@ -121,7 +121,6 @@ class Call:
         self.ended = asyncio.Event()
         self.end_reason = ""
         self.outcome = "hung up"
-        self.barge_ins: list[float] = []  # onset -> clear sent, seconds
 
     # --- the call's life --------------------------------------------------------------------
 
@@ -240,7 +239,6 @@ class Call:
     def _stopped_bot(self, onset: float, how: str) -> None:
         """Time from the caller's speech onset to the clear that silenced the bot."""
         took = self.clock() - onset
-        self.barge_ins.append(took)
         if self.reply:
             self.reply.timings["barge_in"] = took
         log.info("call %s: %s, clear %.0f ms after speech onset", self.call_id, how, 1000 * took)
@@ -283,8 +281,6 @@ class Call:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self._think(reply, text, segments))
                 await self._speak(reply, segments)
-        except asyncio.CancelledError:
-            raise
         except Exception:
             log.exception("call %s: reply %d failed", self.call_id, reply.id)
         finally:
@@ -314,11 +310,9 @@ class Call:
                             self.outcome = "order placed"
                     elif isinstance(event, EndCall):
                         reply.end_call = True
-        except (asyncio.CancelledError, GeneratorExit):
-            raise
         except Exception:
             log.exception("call %s: agent failed", self.call_id)
-            splitter.flush()
+            splitter.flush()  # drop the half sentence; the caller hears the fallback instead
             for seg in splitter.push(FALLBACK + " "):
                 await segments.put(seg)
         finally:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,14 +54,6 @@ class Settings:
     @property
     def llm_configured(self) -> bool:
         return bool(self.llm_model or self.llm_base_url)
-
-    def describe(self) -> dict[str, Any]:
-        """Settings safe to print: secrets show only whether they are set."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            out[f.name] = ("set" if value else "unset") if isinstance(value, Secret) else value
-        return out
 
 
 _ENV: dict[str, tuple[str, ...]] = {

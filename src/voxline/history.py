@@ -67,21 +67,3 @@ class History:
 
     def user_texts(self) -> list[str]:
         return [m["content"] for m in self._messages if m["role"] == "user"]
-
-    def tool_calls(self) -> list[ToolCall]:
-        """Every tool call made so far in this conversation, oldest first."""
-        calls = []
-        for m in self._messages:
-            for tc in m.get("tool_calls") or ():
-                fn = tc["function"]
-                calls.append(ToolCall(fn["name"], json.loads(fn["arguments"]), tc["id"]))
-        return calls
-
-    def last_assistant(self) -> str:
-        for m in reversed(self._messages):
-            if m["role"] == "assistant" and m.get("content"):
-                return m["content"]
-        return ""
-
-    def __len__(self) -> int:
-        return len(self._messages)

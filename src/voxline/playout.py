@@ -62,7 +62,6 @@ class Playout:
         self._t0 = 0.0  # when the far end started playing the current run of audio
         self._sent_s = 0.0  # audio sent since _t0
         self.speaking = False
-        self.frames_sent = 0
         self.underruns = 0  # times the far end ran dry in the middle of a reply
         self.first_audio_at: float | None = None
         self._current: list[bytes] = []  # frames of the segment being sent
@@ -109,7 +108,6 @@ class Playout:
             self.first_audio_at = self.clock()
             self._on_speaking(True)
         await self.out.send_audio(frame)
-        self.frames_sent += 1
         self._sent_s += self._frame_s
 
     def on_mark(self, name: str) -> None:

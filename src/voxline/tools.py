@@ -65,9 +65,6 @@ class ToolBox:
     def __bool__(self) -> bool:
         return bool(self._tools)
 
-    def get(self, name: str) -> Tool | None:
-        return self._tools.get(name)
-
     def schemas(self) -> list[dict[str, Any]]:
         return [t.schema() for t in self._tools.values()]
 
