@@ -1,34 +1,16 @@
-"""Sentence splitting shared by chunking, extractive answers and streamed replies.
+"""Sentences of documents and of streamed answers, for chunking, extractive answers and agents.
 
-Speech is produced a sentence at a time, so both the chunker (which must not cut a sentence in
-half) and the agents (which speak each sentence as soon as it is complete) need the same rule:
-``.``, ``?`` or ``!`` followed by whitespace ends a sentence, unless the word before it is a
-common abbreviation or a single letter/number (``Dr.``, ``e.g.``, ``3.5``).
+The sentence-end rule itself is ``voxline.sentences.sentence_ends``, shared with the speaker, so
+the chunker, the agents and the synthesizer agree on where a sentence ends.
 """
 
 from __future__ import annotations
 
 import re
 
-_ABBREVIATIONS = frozenset(
-    (
-        "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "inc", "ltd",
-        "co", "corp", "no", "approx", "dept", "est", "fig", "jan", "feb", "mar", "apr", "jun",
-        "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mon", "tue", "wed", "thu", "fri", "sat",
-        "sun", "a.m", "p.m", "u.s"
-    )
-)  # fmt: skip
-_END = re.compile(r"[.?!]+[\"')\]]*(?=\s)")
+from voxline.sentences import sentence_ends
+
 _SPACE = re.compile(r"\s+")
-
-
-def _is_break(text: str, end: int) -> bool:
-    """Is the punctuation ending at ``end`` a real sentence end?"""
-    start = text.rfind(" ", 0, end) + 1
-    word = text[start:end].rstrip(".?!\"')]").lower()
-    if text[end - 1] in "?!":
-        return True
-    return not (word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()))
 
 
 def split_sentences(text: str) -> list[str]:
@@ -39,12 +21,11 @@ def split_sentences(text: str) -> list[str]:
     for para in re.split(r"\n\s*\n|\n(?=\s*[-*#\d])", text):
         para = _SPACE.sub(" ", para).strip()
         start = 0
-        for m in _END.finditer(para):
-            if _is_break(para, m.end()):
-                sentence = para[start : m.end()].strip()
-                if sentence:
-                    out.append(sentence)
-                start = m.end()
+        for end in sentence_ends(para):
+            sentence = para[start:end].strip()
+            if sentence:
+                out.append(sentence)
+            start = end
         rest = para[start:].strip()
         if rest:
             out.append(rest)
@@ -66,12 +47,11 @@ class SentenceStream:
         self._buf += delta
         out: list[str] = []
         start = 0
-        for m in _END.finditer(self._buf):
-            if _is_break(self._buf, m.end()):
-                sentence = _SPACE.sub(" ", self._buf[start : m.end()]).strip()
-                if sentence:
-                    out.append(sentence)
-                start = m.end()
+        for end in sentence_ends(self._buf):
+            sentence = _SPACE.sub(" ", self._buf[start:end]).strip()
+            if sentence:
+                out.append(sentence)
+            start = end
         self._buf = self._buf[start:]
         if len(self._buf) > self.max_chars:
             cut = self._buf.rfind(", ", 0, self.max_chars)
