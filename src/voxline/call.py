@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,12 @@ from voxline.agents.base import Agent, Turn
 from voxline.bot import Bot
 from voxline.events import (
     AudioIn,
+    BackendFailed,
+    BotAudio,
+    BotSaid,
+    BotStopped,
+    CallerAudio,
+    CallNote,
     CallStop,
     Digit,
     EndCall,
@@ -28,6 +34,7 @@ from voxline.events import (
     Transcript,
     TranscriptKind,
     TransportEvent,
+    TurnEnded,
 )
 from voxline.history import History
 from voxline.playout import Outbound, Playout, Segment
@@ -52,6 +59,10 @@ from voxline.turns import (
 
 log = logging.getLogger("voxline.call")
 FALLBACK = "Sorry, I'm having trouble right now. Could you say that again?"
+# Sees everything a call does (pages, recordings, metrics). Called on the event loop: it must
+# return at once and never raise into the call (a raising observer is logged and dropped).
+Observer = Callable[[CallNote], None]
+ANSWERING = ("rag", "plugin", "nvidia_rag")  # bots whose spoken reply answers a question
 
 
 @dataclass
@@ -78,6 +89,8 @@ class CallServices:
     agent_factory: Callable[[], Agent]
     records: Records
     vad: SileroModel | None = None
+    # Each gives a new call its observer, or None to stay out of it.
+    observers: list[Callable[[Call], Observer | None]] = field(default_factory=list)
 
 
 class Call:
@@ -88,6 +101,7 @@ class Call:
         fmt: AudioFormat,
         call_id: str,
         clock: Callable[[], float],
+        observers: Sequence[Observer] = (),
     ) -> None:
         self.s = services
         self.bot = services.bot
@@ -100,7 +114,10 @@ class Call:
         self.tools = ToolBox(list(self.bot.tools))
         self.context = ToolContext(call_id, services.records, self.bot.data)
         self.turns = TurnTaker(self.bot.turns, clock())
-        self.playout = Playout(out, clock, self._on_speaking, self._on_heard)
+        self.observers = list(observers)
+        self.observers += [o for make in services.observers if (o := make(self)) is not None]
+        on_frame = self._bot_frame if self.observers else None
+        self.playout = Playout(out, clock, self._on_speaking, self._on_heard, on_frame=on_frame)
         self.vad = services.vad.stream(fmt.rate) if services.vad else None
         self.tracker = VadTracker()
         hints = RecognizerHints(
@@ -118,6 +135,7 @@ class Call:
         self._audio_s = 0.0
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task] = set()
+        self._writes: set[asyncio.Task] = set()  # turn records: finished, never cancelled
         self.ended = asyncio.Event()
         self.end_reason = ""
         self.outcome = "hung up"
@@ -134,8 +152,9 @@ class Call:
                 self._start_reply(None, text=self.bot.greeting)
             inbound = asyncio.create_task(self._inbound(events), name=f"{self.call_id}-inbound")
             await asyncio.wait({inbound, ender, listener}, return_when=asyncio.FIRST_COMPLETED)
-            if listener.done() and listener.exception():
-                log.error("call %s: recognizer failed: %r", self.call_id, listener.exception())
+            if listener.done() and (exc := listener.exception()):
+                log.error("call %s: recognizer failed: %r", self.call_id, exc)
+                self._note(BackendFailed("asr", repr(exc)))
             inbound.cancel()
         finally:
             for task in (listener, ticker, ender, *self._tasks):
@@ -146,6 +165,7 @@ class Call:
             await asyncio.gather(listener, ticker, ender, *self._tasks, return_exceptions=True)
             if self.reply:
                 await self._finish_reply(self.reply, self.reply.outcome or "hung up")
+            await asyncio.gather(*self._writes)
 
     async def _inbound(self, events: AsyncIterator[TransportEvent]) -> None:
         async for event in events:
@@ -158,6 +178,17 @@ class Call:
             elif isinstance(event, CallStop):
                 self.end_reason = self.end_reason or "caller hung up"
                 return
+
+    def _note(self, note: CallNote) -> None:
+        for observer in list(self.observers):
+            try:
+                observer(note)
+            except Exception:
+                log.exception("call %s: observer %r failed, dropped", self.call_id, observer)
+                self.observers.remove(observer)
+
+    def _bot_frame(self, pcm: bytes, t: float) -> None:
+        self._note(BotAudio(pcm, self.out.rate, t))
 
     def _audio_time(self, pcm: bytes) -> float:
         """The end of this frame on the audio's own sample clock, pinned to the call's clock.
@@ -174,17 +205,22 @@ class Call:
 
     async def _audio(self, audio: AudioIn) -> None:
         end = self._audio_time(audio.pcm)
+        start = end - len(audio.pcm) / (2 * self.fmt.rate)
+        if self.observers:
+            self._note(CallerAudio(audio.pcm, self.fmt.rate, start))
         if self.vad is not None:
             for prob, lag in self.vad.push(audio.pcm):
                 if event := self.tracker.update(prob, end - lag):
+                    if self.observers:
+                        self._note(event)
                     await self._apply(self.turns.on_event(event, self.clock()))
-        start = end - len(audio.pcm) / (2 * self.fmt.rate)
         stamped = AudioIn(audio.pcm, audio.raw, start)
         await self.recognition.send(stamped, self.tracker.speaking if self.vad else None)
 
     async def _transcripts(self) -> None:
         async for tr in self.recognition:
             log.info("call %s: %s transcript %r", self.call_id, tr.kind, tr.text)
+            self._note(tr)
             if tr.kind is TranscriptKind.INTERIM:
                 self._interim_at = tr.t
             await self._apply(self.turns.on_event(tr, self.clock()), tr)
@@ -241,6 +277,7 @@ class Call:
         took = self.clock() - onset
         if self.reply:
             self.reply.timings["barge_in"] = took
+        self._note(BotStopped(self.reply.id if self.reply else 0, how, took))
         log.info("call %s: %s, clear %.0f ms after speech onset", self.call_id, how, 1000 * took)
 
     async def _interrupt(self, d: Interrupt) -> None:
@@ -310,8 +347,9 @@ class Call:
                             self.outcome = "order placed"
                     elif isinstance(event, EndCall):
                         reply.end_call = True
-        except Exception:
+        except Exception as exc:
             log.exception("call %s: agent failed", self.call_id)
+            self._note(BackendFailed("agent", repr(exc)))
             splitter.flush()  # drop the half sentence; the caller hears the fallback instead
             for seg in splitter.push(FALLBACK + " "):
                 await segments.put(seg)
@@ -334,8 +372,9 @@ class Call:
                         seg, self.out.rate, self.bot.voice
                     ):
                         chunks.put_nowait(pcm)
-                except Exception:
+                except Exception as exc:
                     log.exception("call %s: synthesis failed for %r", self.call_id, seg)
+                    self._note(BackendFailed("tts", repr(exc)))
                 finally:
                     chunks.put_nowait(None)
             await audio.put(None)
@@ -350,6 +389,7 @@ class Call:
                 await reply.confirmed.wait()
             while (item := await audio.get()) is not None:
                 seg, chunks = item
+                self._note(BotSaid(reply.id, seg))
                 await self.playout.play(seg, drain(chunks), owner=reply)
                 reply.timings.setdefault("first_audio", self.playout.first_audio_at or 0.0)
 
@@ -374,7 +414,16 @@ class Call:
         """The reply has been generated and every mark has come back."""
         self.playout.stopped()
         self.playout.first_audio_at = None
-        if reply.end_call and not reply.outcome:
+        if reply.outcome:
+            return
+        reply.outcome = "spoken"
+        answered = reply.user_text is not None and self.bot.agent in ANSWERING
+        if answered and self.outcome == "hung up":
+            self.outcome = "question answered"
+        write = asyncio.create_task(self._finish_reply(reply, "spoken"))
+        self._writes.add(write)
+        write.add_done_callback(self._writes.discard)
+        if reply.end_call:
             self.end_reason = "bot ended the call"
             self.ended.set()
 
@@ -387,6 +436,7 @@ class Call:
         t = reply.timings
         if t.get("speech_end") and t.get("first_audio"):
             t["latency"] = t["first_audio"] - t["speech_end"]
+        self._note(TurnEnded(reply.id, reply.user_text, " ".join(reply.heard), outcome, dict(t)))
         if reply.user_text is not None:
             t["outcome"] = outcome
             await self.s.records.add_turn(self.call_id, "user", reply.user_text, False, t)

@@ -122,3 +122,73 @@ class CallStop:
 
 
 TransportEvent = CallStart | AudioIn | Digit | MarkPlayed | CallStop
+
+
+# --- call -> observers (pages, recordings, metrics) ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CallerAudio:
+    """A frame of the caller's audio (16-bit PCM at ``rate``) that began at ``t``."""
+
+    pcm: bytes
+    rate: int
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
+class BotAudio:
+    """A 20 ms frame of the bot's audio, sent to the far end at ``t``."""
+
+    pcm: bytes
+    rate: int
+    t: float
+
+
+@dataclass(frozen=True, slots=True)
+class BotSaid:
+    """The bot starts speaking this segment of reply ``reply_id``."""
+
+    reply_id: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class BotStopped:
+    """The caller's speech silenced the bot: ``how`` is "pause" or "barge-in"."""
+
+    reply_id: int
+    how: str
+    after_s: float  # from the caller's speech onset to the clear
+
+
+@dataclass(frozen=True, slots=True)
+class TurnEnded:
+    """A reply is over: what the caller said, what they heard of the answer, and when."""
+
+    reply_id: int
+    user_text: str | None  # None for the greeting and re-prompts
+    heard: str
+    outcome: str  # spoken, interrupted, replaced, cancelled, hung up
+    timings: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class BackendFailed:
+    """A model backend failed during the call (``stage``: asr, tts or agent)."""
+
+    stage: str
+    error: str
+
+
+CallNote = (
+    SpeechStarted
+    | SpeechStopped
+    | Transcript
+    | CallerAudio
+    | BotAudio
+    | BotSaid
+    | BotStopped
+    | TurnEnded
+    | BackendFailed
+)

@@ -48,6 +48,7 @@ class Playout:
         on_heard: Callable[[Segment], None],
         lead_s: float = 0.2,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_frame: Callable[[bytes, float], None] | None = None,  # each frame as it is sent
     ) -> None:
         self.out = out
         self.clock = clock
@@ -55,6 +56,7 @@ class Playout:
         self._sleep = sleep
         self._on_speaking = on_speaking
         self._on_heard = on_heard
+        self._on_frame = on_frame
         self._frame = frame_bytes(out.rate)
         self._frame_s = FRAME_MS / 1000
         self._pending: list[Segment] = []  # marks sent and not echoed yet, oldest first
@@ -108,6 +110,8 @@ class Playout:
             self.first_audio_at = self.clock()
             self._on_speaking(True)
         await self.out.send_audio(frame)
+        if self._on_frame is not None:
+            self._on_frame(frame, now)
         self._sent_s += self._frame_s
 
     def on_mark(self, name: str) -> None:
