@@ -47,6 +47,11 @@ CREATE INDEX IF NOT EXISTS orders_call ON orders(call_id);
 """
 
 
+def _call_row(row: dict[str, Any]) -> dict[str, Any]:
+    row["parameters"] = json.loads(row["parameters"] or "{}")
+    return row
+
+
 class Records:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -116,9 +121,27 @@ class Records:
         )
 
     async def calls(self, limit: int = 100) -> list[dict[str, Any]]:
-        return await self._run(
+        rows = await self._run(
             self._read, "SELECT * FROM calls ORDER BY started_at DESC LIMIT ?", (limit,)
         )
+        return [_call_row(r) for r in rows]
+
+    async def call(self, call_id: str) -> dict[str, Any] | None:
+        rows = await self._run(self._read, "SELECT * FROM calls WHERE id = ?", (call_id,))
+        return _call_row(rows[0]) if rows else None
+
+    async def purge_before(self, ts: float) -> list[str]:
+        """Delete the calls that ended before ``ts`` with their turns and orders."""
+
+        def purge() -> list[str]:
+            db = self._conn()
+            with db:
+                ids = [r[0] for r in db.execute("SELECT id FROM calls WHERE ended_at < ?", (ts,))]
+                for table, key in (("turns", "call_id"), ("orders", "call_id"), ("calls", "id")):
+                    db.executemany(f"DELETE FROM {table} WHERE {key} = ?", [(i,) for i in ids])
+            return ids
+
+        return await self._run(purge)
 
     async def turns(self, call_id: str) -> list[dict[str, Any]]:
         rows = await self._run(
