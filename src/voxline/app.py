@@ -104,6 +104,7 @@ def create_app(settings: Settings, bot: Bot, services: CallServices | None = Non
                 "tts": settings.tts,
                 "agent": agent_kind(settings, bot),
                 "active_calls": len(state.calls),
+                "tasks": len(asyncio.all_tasks()),  # the soak benchmark watches it for leaks
             }
         )
 
