@@ -167,6 +167,16 @@ class Call:
                 await self._finish_reply(self.reply, self.reply.outcome or "hung up")
             await asyncio.gather(*self._writes)
 
+    def end(self, reason: str, goodbye: str = "") -> None:
+        """End the call from outside (the server is shutting down). With ``goodbye`` the bot
+        says it first and the call ends once it has played; without, at once."""
+        self.end_reason = self.end_reason or reason
+        if goodbye and not self.ended.is_set():
+            self._cancel_reply("cancelled")
+            self._start_reply(None, text=goodbye).end_call = True
+        else:
+            self.ended.set()
+
     async def _inbound(self, events: AsyncIterator[TransportEvent]) -> None:
         async for event in events:
             if isinstance(event, AudioIn):
@@ -424,7 +434,7 @@ class Call:
         self._writes.add(write)
         write.add_done_callback(self._writes.discard)
         if reply.end_call:
-            self.end_reason = "bot ended the call"
+            self.end_reason = self.end_reason or "bot ended the call"
             self.ended.set()
 
     async def _finish_reply(self, reply: Reply, outcome: str) -> None:

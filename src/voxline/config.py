@@ -28,6 +28,8 @@ class Settings:
     port: int = 8000
     data_dir: Path = Path("var")
     database_url: str = ""  # empty: SQLite in data_dir; postgresql://... for a shared store
+    database_pool_size: int = 5  # PostgreSQL connections per process, shared by its calls
+    otel: bool = False  # OpenTelemetry spans per turn (extra "otel")
 
     asr: str = "embedded"  # embedded | riva
     tts: str = "embedded"  # embedded | riva
@@ -48,7 +50,15 @@ class Settings:
 
     twilio_auth_token: Secret = Secret("")
     twilio_account_sid: str = ""
+    twilio_api_key: Secret = Secret("")  # an API key (SK...) for the REST hang-up, with its secret
+    twilio_api_secret: Secret = Secret("")
+    twilio_api_url: str = ""  # the REST API's base URL (tests); default https://api.twilio.com
     max_calls: int = 100
+    api_key: Secret = Secret("")  # required for pages, /kb and plugin endpoints when set
+    cors_origins: str = ""  # comma list; empty: no CORS headers at all
+    drain_s: float = 30.0  # on SIGTERM, how long live calls may go on before they are ended
+    ws_max_bytes: int = 2**20  # a bigger WebSocket frame closes that connection
+    max_body_bytes: int = 2**20  # request bodies (the KB upload has its own limit)
     threads: int = 2  # worker threads for CPU-heavy model calls
 
     @property
@@ -62,6 +72,8 @@ _ENV: dict[str, tuple[str, ...]] = {
     "port": ("VOXLINE_PORT", "PORT"),
     "data_dir": ("VOXLINE_DATA_DIR",),
     "database_url": ("VOXLINE_DATABASE_URL",),
+    "database_pool_size": ("VOXLINE_DATABASE_POOL_SIZE",),
+    "otel": ("VOXLINE_OTEL",),
     "asr": ("VOXLINE_ASR",),
     "tts": ("VOXLINE_TTS",),
     "agent": ("VOXLINE_AGENT",),
@@ -78,7 +90,15 @@ _ENV: dict[str, tuple[str, ...]] = {
     "llm_api_key": ("VOXLINE_LLM_API_KEY", "OPENAI_API_KEY"),
     "twilio_auth_token": ("TWILIO_AUTH_TOKEN",),
     "twilio_account_sid": ("TWILIO_ACCOUNT_SID",),
+    "twilio_api_key": ("TWILIO_API_KEY",),
+    "twilio_api_secret": ("TWILIO_API_SECRET",),
+    "twilio_api_url": ("VOXLINE_TWILIO_API_URL",),
     "max_calls": ("VOXLINE_MAX_CALLS",),
+    "api_key": ("VOXLINE_API_KEY",),
+    "cors_origins": ("VOXLINE_CORS_ORIGINS",),
+    "drain_s": ("VOXLINE_DRAIN_S",),
+    "ws_max_bytes": ("VOXLINE_WS_MAX_BYTES",),
+    "max_body_bytes": ("VOXLINE_MAX_BODY_BYTES",),
     "threads": ("VOXLINE_THREADS",),
 }
 
@@ -92,6 +112,11 @@ def _coerce(name: str, raw: Any) -> Any:
             return int(raw)
         except ValueError:
             raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError(f"{name} must be a number, got {raw!r}") from None
     if isinstance(default, Path):
         return Path(raw)
     if isinstance(default, Secret):

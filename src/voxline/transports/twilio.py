@@ -56,11 +56,12 @@ def parse_frame(text: str | bytes, stream_sid: str | None) -> TransportEvent | C
     if not isinstance(msg, dict):
         raise ProtocolError("frame is not a JSON object")
     event = msg.get("event")
+    theirs = msg.get("streamSid", stream_sid) != stream_sid  # e.g. a stop that is not ours
+    if stream_sid is not None and theirs and event not in ("start", "connected"):
+        raise ProtocolError(f"{str(event)[:40]} for another streamSid")
     if event == "media":
         if stream_sid is None:
             raise ProtocolError("media before start")
-        if msg.get("streamSid", stream_sid) != stream_sid:
-            raise ProtocolError("media for another streamSid")
         media = _field(msg, "media", dict, event)
         if media.get("track", "inbound") not in ("inbound", "inbound_track"):
             return None
@@ -79,8 +80,10 @@ def parse_frame(text: str | bytes, stream_sid: str | None) -> TransportEvent | C
         if not isinstance(params, dict):
             raise ProtocolError("start: customParameters is not an object")
         fmt = start.get("mediaFormat") or {}
+        if not isinstance(fmt, dict):
+            raise ProtocolError("start: mediaFormat is not an object")
         if fmt and (fmt.get("encoding"), fmt.get("sampleRate")) != ("audio/x-mulaw", 8000):
-            raise ProtocolError(f"start: unsupported mediaFormat {fmt}")
+            raise ProtocolError(f"start: unsupported mediaFormat {str(fmt)[:80]}")
         return CallStart(
             call_id=_field(start, "callSid", str, event),
             stream_id=_field(start, "streamSid", str, event),
@@ -95,7 +98,7 @@ def parse_frame(text: str | bytes, stream_sid: str | None) -> TransportEvent | C
         return CallStop("stop")
     if event == "connected":
         return Connected(str(msg.get("protocol", "")))
-    raise ProtocolError(f"unknown event {event!r}")
+    raise ProtocolError(f"unknown event {str(event)[:40]!r}")
 
 
 def media_message(stream_sid: str, mulaw: bytes) -> str:
@@ -122,6 +125,13 @@ def public_url(url: str, headers: Mapping[str, str]) -> str:
     host = headers.get("x-forwarded-host", headers.get("host", parts.netloc)).split(",")[0]
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     return f"{scheme}://{host.strip()}{path}"
+
+
+def websocket_url(url: str, headers: Mapping[str, str]) -> str:
+    """The ``wss://`` URL Twilio opened (and signed): the public host, whatever the scheme
+    seen here, since Twilio connects only over wss and a TLS proxy may sit in front."""
+    parts = urlsplit(public_url(url, headers))
+    return f"wss://{parts.netloc}{parts.path}" + (f"?{parts.query}" if parts.query else "")
 
 
 def stream_url(answer_url: str, path: str = "/ws") -> str:

@@ -10,13 +10,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from voxline.audio import MULAW_RATE, pcm_to_ulaw
+from voxline.audio import MULAW_RATE, Framer, frame_bytes, pcm_to_ulaw
 from voxline.call import Call, CallServices
-from voxline.events import CallStart, CallStop, TransportEvent
+from voxline.events import CallStart, CallStop, MarkPlayed, TransportEvent
 from voxline.speech.base import AudioFormat
 from voxline.transports.twilio import (
     Connected,
@@ -29,6 +29,7 @@ from voxline.transports.twilio import (
 
 log = logging.getLogger("voxline.twilio")
 START_TIMEOUT_S = 10.0
+BUSY_TIMEOUT_S = 20.0  # the busy message is a few seconds long
 
 
 class TwilioStream:
@@ -86,7 +87,13 @@ class TwilioStream:
             log.warning("stream %s: ignored frame #%d: %s", self.stream_sid, self.bad_frames, why)
 
 
-async def serve_twilio(ws: WebSocket, services: CallServices, calls: dict[str, Call]) -> None:
+HangUp = Callable[[str], Awaitable[object]]  # call sid -> the phone leg is hung up
+
+
+async def serve_twilio(
+    ws: WebSocket, services: CallServices, calls: dict[str, Call], hang_up: HangUp | None = None
+) -> None:
+    """Serve one media stream; ``hang_up`` ends the phone call when the server ends it."""
     await ws.accept()
     stream = TwilioStream(ws)
     events = stream.events()
@@ -94,6 +101,10 @@ async def serve_twilio(ws: WebSocket, services: CallServices, calls: dict[str, C
         start = await asyncio.wait_for(_first_start(events), START_TIMEOUT_S)
     except (TimeoutError, StopAsyncIteration):
         log.warning("stream closed: no start frame within %.0f s", START_TIMEOUT_S)
+        await _close(ws)
+        return
+    if start.call_id in calls:  # a second stream must not take over (or rewrite) a live call
+        log.warning("call %s: refused a second stream %s", start.call_id, start.stream_id)
         await _close(ws)
         return
     log.info("call %s: stream %s started %s", start.call_id, start.stream_id, start.parameters)
@@ -109,7 +120,50 @@ async def serve_twilio(ws: WebSocket, services: CallServices, calls: dict[str, C
         calls.pop(start.call_id, None)
         await records.end_call(start.call_id, call.outcome)
         log.info("call %s: ended (%s, %s)", start.call_id, call.end_reason, call.outcome)
+        if call.end_reason != "caller hung up":
+            await _hang_up(start.call_id, hang_up)
         await _close(ws)
+
+
+async def serve_busy(
+    ws: WebSocket, services: CallServices, message: str, hang_up: HangUp | None = None
+) -> None:
+    """A stream the server cannot take: say ``message``, wait until it has played, close."""
+    await ws.accept()
+    stream = TwilioStream(ws)
+    events = stream.events()
+    call_sid = ""
+    try:
+        async with asyncio.timeout(BUSY_TIMEOUT_S):
+            start = await _first_start(events)
+            call_sid = start.call_id
+            log.warning("call %s: refused, the server is busy", call_sid)
+            framer = Framer(frame_bytes(MULAW_RATE))
+            voice = services.bot.voice
+            async for pcm in services.synthesizer.synthesize(message, MULAW_RATE, voice):
+                for frame in framer.push(pcm):
+                    await stream.send_audio(frame)
+            for frame in framer.flush(0):
+                await stream.send_audio(frame)
+            await stream.send_mark("busy")
+            async for event in events:  # the mark comes back once the message has played
+                if isinstance(event, MarkPlayed):
+                    break
+    except (TimeoutError, StopAsyncIteration):
+        log.info("busy stream closed before the message had played")
+    except Exception:
+        log.exception("busy stream %s failed", call_sid)
+    finally:
+        if call_sid:
+            await _hang_up(call_sid, hang_up)
+        await _close(ws)
+
+
+async def _hang_up(call_sid: str, hang_up: HangUp | None) -> None:
+    if hang_up is None:
+        log.info("call %s: no Twilio API credentials; the phone leg is left to Twilio", call_sid)
+    else:
+        await hang_up(call_sid)
 
 
 async def _first_start(events: AsyncIterator[TransportEvent]) -> CallStart:
