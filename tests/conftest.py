@@ -13,11 +13,12 @@ import httpx
 import pytest
 import uvicorn
 
+from tests.postgres import postgres_server, postgres_url  # noqa: F401  (fixtures)
 from voxline.app import create_app
 from voxline.bot import Bot, load_bot
 from voxline.call import CallServices
 from voxline.config import Settings, load_settings
-from voxline.records import Records
+from voxline.records_sqlite import SqliteRecords
 
 ROOT = Path(__file__).resolve().parents[1]
 PIZZA = ROOT / "bots" / "pizza"
@@ -126,7 +127,7 @@ def pizza_server(pizza_bot, embedded_services, tmp_path_factory) -> Iterator[Run
         recognizer=embedded_services.recognizer,
         synthesizer=embedded_services.synthesizer,
         agent_factory=embedded_services.agent_factory,
-        records=Records(tmp / "records.sqlite3"),
+        records=SqliteRecords(tmp / "records.sqlite3"),
         vad=embedded_services.vad,
     )
     app = create_app(settings, pizza_bot, services)

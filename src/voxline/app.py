@@ -20,8 +20,8 @@ from voxline.config import Settings
 from voxline.kb.config import KbConfig, bot_section, open_knowledge_base, prepare_knowledge_base
 from voxline.kb.routes import kb_router
 from voxline.plugin_server import plugin_router
-from voxline.records import Records
-from voxline.services import agent_kind, build_agent_factory, build_services, records_path
+from voxline.records import open_records
+from voxline.services import agent_kind, build_agent_factory, build_services
 from voxline.tools import ToolBox
 from voxline.transports import twilio
 from voxline.transports.twilio_ws import serve_twilio
@@ -47,7 +47,7 @@ def has_knowledge_base(bot: Bot) -> bool:
 def create_app(settings: Settings, bot: Bot, services: CallServices | None = None) -> FastAPI:
     """The server for one bot; ``services`` may be passed in ready-made (tests share models)."""
     state = AppState(settings, bot)
-    records = services.records if services else Records(records_path(settings))
+    records = services.records if services else open_records(settings)
 
     async def load() -> None:
         try:

@@ -85,14 +85,13 @@ def cmd_call(args: argparse.Namespace) -> int:
 
 async def _doctor(settings: Settings) -> list[tuple[str, bool, str]]:
     from voxline.bot import load_bot
-    from voxline.records import Records
+    from voxline.records import open_records
     from voxline.services import (
         agent_kind,
         build_agent_factory,
         build_recognizer,
         build_synthesizer,
         load_vad,
-        records_path,
     )
 
     rows: list[tuple[str, bool, str]] = []
@@ -111,10 +110,10 @@ async def _doctor(settings: Settings) -> list[tuple[str, bool, str]]:
     pool = ThreadPoolExecutor(settings.threads)
 
     async def records() -> str:
-        store = Records(records_path(settings))
+        store = open_records(settings)
         await store.open()
         await store.close()
-        return f"{store.path} writable"
+        return f"{store!r} open"
 
     async def asr() -> str:
         return f"{settings.asr}: " + await build_recognizer(settings, pool).check()

@@ -1,102 +1,35 @@
-"""Call records: calls, turns (with timings and interruptions) and orders, in SQLite.
+"""Call records (calls, turns with timings, orders) and plugin conversation state, in one store.
 
-One connection lives on one worker thread, so the event loop never waits on disk and SQLite
-never sees two threads. Every write is its own transaction: a crash loses at most the turn
-being written.
+Two backends keep the same schema behind one interface: SQLite in the data folder (one
+process) and PostgreSQL (``VOXLINE_DATABASE_URL=postgresql://...``) so several processes or
+machines behind a load balancer share records and conversations. Rows come back as plain
+dicts with JSON columns decoded, and times as Unix seconds, whatever the backend.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import sqlite3
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS calls (
-    id TEXT PRIMARY KEY,
-    stream_id TEXT,
-    bot TEXT,
-    transport TEXT,
-    parameters TEXT,
-    started_at REAL,
-    ended_at REAL,
-    outcome TEXT
-);
-CREATE TABLE IF NOT EXISTS turns (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    call_id TEXT NOT NULL,
-    role TEXT NOT NULL,
-    text TEXT NOT NULL,
-    interrupted INTEGER NOT NULL DEFAULT 0,
-    timings TEXT,
-    at REAL
-);
-CREATE INDEX IF NOT EXISTS turns_call ON turns(call_id);
-CREATE TABLE IF NOT EXISTS orders (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    call_id TEXT NOT NULL,
-    tool TEXT NOT NULL,
-    details TEXT NOT NULL,
-    at REAL
-);
-CREATE INDEX IF NOT EXISTS orders_call ON orders(call_id);
-"""
+from voxline.logs import mask_url
+
+if TYPE_CHECKING:
+    from voxline.config import Settings
+
+SCHEMA_VERSION = 1
+Message = dict[str, Any]
 
 
-def _call_row(row: dict[str, Any]) -> dict[str, Any]:
-    row["parameters"] = json.loads(row["parameters"] or "{}")
-    return row
-
-
-class Records:
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="records")
-        self._db: sqlite3.Connection | None = None
-
-    async def _run(self, fn, *args):
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
-
-    def _conn(self) -> sqlite3.Connection:
-        if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(SCHEMA)
-        return self._db
-
-    def _write(self, sql: str, params: tuple) -> int:
-        db = self._conn()
-        with db:
-            return db.execute(sql, params).lastrowid or 0
-
-    def _read(self, sql: str, params: tuple) -> list[dict[str, Any]]:
-        return [dict(r) for r in self._conn().execute(sql, params).fetchall()]
-
+class Records(Protocol):
     async def open(self) -> None:
-        await self._run(self._conn)
+        """Connect and create the tables if missing (every method also does it on first use)."""
+        ...
 
     async def start_call(
         self, call_id: str, stream_id: str, bot: str, transport: str, parameters: dict
-    ) -> None:
-        await self._run(
-            self._write,
-            "INSERT OR REPLACE INTO calls (id, stream_id, bot, transport, parameters, started_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (call_id, stream_id, bot, transport, json.dumps(parameters), time.time()),
-        )
+    ) -> None: ...
 
-    async def end_call(self, call_id: str, outcome: str) -> None:
-        await self._run(
-            self._write,
-            "UPDATE calls SET ended_at = ?, outcome = ? WHERE id = ?",
-            (time.time(), outcome, call_id),
-        )
+    async def end_call(self, call_id: str, outcome: str) -> None: ...
 
     async def add_turn(
         self,
@@ -105,67 +38,62 @@ class Records:
         text: str,
         interrupted: bool = False,
         timings: dict[str, Any] | None = None,
-    ) -> int:
-        return await self._run(
-            self._write,
-            "INSERT INTO turns (call_id, role, text, interrupted, timings, at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (call_id, role, text, int(interrupted), json.dumps(timings or {}), time.time()),
-        )
+    ) -> int: ...
 
-    async def add_order(self, call_id: str, tool: str, details: dict[str, Any]) -> int:
-        return await self._run(
-            self._write,
-            "INSERT INTO orders (call_id, tool, details, at) VALUES (?, ?, ?, ?)",
-            (call_id, tool, json.dumps(details), time.time()),
-        )
+    async def add_order(self, call_id: str, tool: str, details: dict[str, Any]) -> int: ...
 
     async def calls(self, limit: int = 100) -> list[dict[str, Any]]:
-        rows = await self._run(
-            self._read, "SELECT * FROM calls ORDER BY started_at DESC LIMIT ?", (limit,)
-        )
-        return [_call_row(r) for r in rows]
+        """The latest calls first."""
+        ...
 
-    async def call(self, call_id: str) -> dict[str, Any] | None:
-        rows = await self._run(self._read, "SELECT * FROM calls WHERE id = ?", (call_id,))
-        return _call_row(rows[0]) if rows else None
+    async def call(self, call_id: str) -> dict[str, Any] | None: ...
+
+    async def turns(self, call_id: str) -> list[dict[str, Any]]: ...
+
+    async def orders(self, call_id: str | None = None) -> list[dict[str, Any]]: ...
 
     async def purge_before(self, ts: float) -> list[str]:
-        """Delete the calls that ended before ``ts`` with their turns and orders."""
+        """Delete the calls that ended before ``ts`` with their turns and orders, and the
+        conversations untouched since then; return the deleted calls' ids."""
+        ...
 
-        def purge() -> list[str]:
-            db = self._conn()
-            with db:
-                ids = [r[0] for r in db.execute("SELECT id FROM calls WHERE ended_at < ?", (ts,))]
-                for table, key in (("turns", "call_id"), ("orders", "call_id"), ("calls", "id")):
-                    db.executemany(f"DELETE FROM {table} WHERE {key} = ?", [(i,) for i in ids])
-            return ids
+    async def load_session(self, session_id: str) -> list[Message] | None:
+        """A plugin session's conversation (chat messages), None if unknown."""
+        ...
 
-        return await self._run(purge)
+    async def save_session(self, session_id: str, messages: list[Message]) -> None: ...
 
-    async def turns(self, call_id: str) -> list[dict[str, Any]]:
-        rows = await self._run(
-            self._read, "SELECT * FROM turns WHERE call_id = ? ORDER BY id", (call_id,)
-        )
-        for r in rows:
-            r["timings"] = json.loads(r["timings"] or "{}")
-            r["interrupted"] = bool(r["interrupted"])
-        return rows
+    async def drop_session(self, session_id: str) -> None: ...
 
-    async def orders(self, call_id: str | None = None) -> list[dict[str, Any]]:
-        sql, params = "SELECT * FROM orders ORDER BY id", ()
-        if call_id is not None:
-            sql, params = "SELECT * FROM orders WHERE call_id = ? ORDER BY id", (call_id,)
-        rows = await self._run(self._read, sql, params)
-        for r in rows:
-            r["details"] = json.loads(r["details"])
-        return rows
+    async def close(self) -> None: ...
 
-    async def close(self) -> None:
-        def _close() -> None:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
 
-        await self._run(_close)
-        self._pool.shutdown(wait=True)
+def records_for_url(url: str, data_dir: Path, pool_size: int = 5) -> Records:
+    """The store a database URL names: empty or ``sqlite:///PATH`` is SQLite (empty: in
+    ``data_dir``), ``postgresql://`` or ``postgres://`` is PostgreSQL."""
+    if not url:
+        from voxline.records_sqlite import SqliteRecords
+
+        return SqliteRecords(data_dir / "voxline.sqlite3")
+    if url.startswith("sqlite:///"):
+        from voxline.records_sqlite import SqliteRecords
+
+        return SqliteRecords(url.removeprefix("sqlite:///"))
+    if url.startswith(("postgresql://", "postgres://")):
+        try:
+            from voxline.records_postgres import PostgresRecords
+        except ImportError as exc:
+            raise ValueError(
+                f"VOXLINE_DATABASE_URL is PostgreSQL but {exc.name} is not installed: "
+                "pip install 'voxline[postgres]'"
+            ) from None
+        return PostgresRecords(url, pool_size=pool_size)
+    raise ValueError(
+        f"VOXLINE_DATABASE_URL {mask_url(url)!r} is not supported: use sqlite:///PATH, "
+        "postgresql://USER:PASSWORD@HOST:PORT/DB, or nothing for SQLite in the data folder"
+    )
+
+
+def open_records(settings: Settings) -> Records:
+    """The records store the settings ask for (not connected yet: ``await store.open()``)."""
+    return records_for_url(settings.database_url, settings.data_dir, settings.database_pool_size)

@@ -14,7 +14,7 @@ from voxline.agents.base import Agent
 from voxline.bot import Bot
 from voxline.call import CallServices
 from voxline.config import Settings
-from voxline.records import Records
+from voxline.records import Records, open_records
 from voxline.speech.base import Recognizer, Synthesizer
 from voxline.speech.vad import SileroModel
 
@@ -74,18 +74,9 @@ def load_vad() -> SileroModel | None:
         return None
 
 
-def records_path(settings: Settings):
-    url = settings.database_url
-    if not url:
-        return settings.data_dir / "voxline.sqlite3"
-    if url.startswith("sqlite:///"):
-        return url.removeprefix("sqlite:///")
-    raise ValueError("VOXLINE_DATABASE_URL: only sqlite:///PATH is supported by this version")
-
-
 def build_services(settings: Settings, bot: Bot, records: Records | None = None) -> CallServices:
     pool = ThreadPoolExecutor(max(1, settings.threads), thread_name_prefix="models")
-    records = records or Records(records_path(settings))
+    records = records or open_records(settings)
     return CallServices(
         bot=bot,
         recognizer=build_recognizer(settings, pool),

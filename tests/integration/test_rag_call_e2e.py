@@ -8,7 +8,7 @@ from tests.conftest import ROOT, RunningServer, make_settings, serve_in_thread
 from voxline.app import create_app
 from voxline.bot import load_bot
 from voxline.caller import Line, SimulatedCaller
-from voxline.records import Records
+from voxline.records_sqlite import SqliteRecords
 from voxline.services import build_agent_factory
 
 pytestmark = pytest.mark.e2e
@@ -23,7 +23,7 @@ def rag_server(embedded_services, tmp_path_factory):
         embedded_services,
         bot=bot,
         agent_factory=build_agent_factory(settings, bot),
-        records=Records(tmp / "records.sqlite3"),
+        records=SqliteRecords(tmp / "records.sqlite3"),
     )
     for host, loop in serve_in_thread(create_app(settings, bot, services), settings):
         yield RunningServer(f"http://{host}", f"ws://{host}/ws", settings, services, loop)

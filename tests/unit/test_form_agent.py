@@ -9,12 +9,12 @@ from voxline.agents.form import FormAgent
 from voxline.agents.slots import SlotExtractor, slots_from_schema
 from voxline.events import EndCall, TextDelta, ToolResult
 from voxline.history import History
-from voxline.records import Records
+from voxline.records_sqlite import SqliteRecords
 from voxline.tools import ToolBox, ToolContext
 
 
 class Conversation:
-    def __init__(self, bot, records: Records, call_id: str = "CA-test") -> None:
+    def __init__(self, bot, records: SqliteRecords, call_id: str = "CA-test") -> None:
         self.bot = bot
         self.agent = FormAgent(bot)
         self.history = History()
@@ -44,7 +44,7 @@ class Conversation:
 
 @pytest.fixture
 async def records(tmp_path):
-    store = Records(tmp_path / "r.sqlite3")
+    store = SqliteRecords(tmp_path / "r.sqlite3")
     yield store
     await store.close()
 
