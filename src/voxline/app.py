@@ -83,6 +83,7 @@ def create_app(settings: Settings, bot: Bot, services: CallServices | None = Non
             tools=ToolBox(list(bot.tools)),
             data=bot.data,
             orders=records,
+            conversations=records,
         )
     )
     if has_knowledge_base(bot):

@@ -19,6 +19,7 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -58,6 +59,26 @@ class _MemoryOrders:
         return len(self.orders)
 
 
+class _MemoryConversations:
+    """Conversations kept in this process when no records store is given (the latest few)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.saved: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+
+    async def load_session(self, session_id: str) -> list[dict[str, Any]] | None:
+        return self.saved.get(session_id)
+
+    async def save_session(self, session_id: str, messages: list[dict[str, Any]]) -> None:
+        self.saved.pop(session_id, None)
+        self.saved[session_id] = messages
+        while len(self.saved) > self.limit:
+            self.saved.popitem(last=False)
+
+    async def drop_session(self, session_id: str) -> None:
+        self.saved.pop(session_id, None)
+
+
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -75,16 +96,16 @@ async def _parse(request: Request, model: type[M]) -> M | JSONResponse:
         return JSONResponse({"message": describe_errors(exc), "detail": detail}, status_code=422)
 
 
-def _history(req: ChatRequest) -> History:
+def _history(messages: list[dict[str, Any]], query: str) -> History:
     history = History()
-    for message in req.chat_history():
+    for message in messages:
         if message["role"] == "system":
             history.system = message["content"]
         elif message["role"] == "user":
             history.user(message["content"])
         else:
             history.assistant(message["content"])
-    history.user(req.Query)
+    history.user(query)
     return history
 
 
@@ -95,6 +116,7 @@ def plugin_router(
     tools: ToolBox | None = None,
     data: dict[str, Any] | None = None,
     orders: Any = None,
+    conversations: Any = None,
     timeout: float = 30.0,
     max_sessions: int = 256,
 ) -> APIRouter:
@@ -102,11 +124,14 @@ def plugin_router(
 
     One agent per session (``Metadata.SessionId``, else the ``session_id`` query parameter,
     else ``UserId``), the least recently used dropped beyond ``max_sessions``. The
-    conversation itself comes from ``Metadata.ChatHistory``, as in ACE.
+    conversation comes from ``Metadata.ChatHistory`` when the request has one, as from ACE's
+    Chat Engine; otherwise ``conversations`` (the records store, so every process behind a
+    load balancer continues it) keeps it per session.
     """
     router = APIRouter(prefix=f"/{name}", tags=[f"plugin {name}"])
     sessions: OrderedDict[str, Agent] = OrderedDict()
     sink = orders or _MemoryOrders()
+    kept = conversations or _MemoryConversations(max_sessions)
 
     def agent_for(session: str) -> Agent:
         agent = sessions.pop(session, None) or factory()
@@ -144,15 +169,20 @@ def plugin_router(
             need_user = True
             if req.Query.strip():
                 agent = agent_for(session)
+                own = "ChatHistory" not in req.Metadata  # else the client keeps the history
+                key = f"{name}/{session}"
+                past = (await kept.load_session(key) or []) if own else req.chat_history()
                 turn = Turn(
-                    _history(req), tools or ToolBox(), ToolContext(session, sink, data or {})
+                    _history(past, req.Query),
+                    tools or ToolBox(),
+                    ToolContext(session, sink, data or {}),
                 )
-                said = False
+                said: list[str] = []
                 try:
                     async with asyncio.timeout(timeout):
                         async for event in agent.reply(turn):
                             if isinstance(event, TextDelta) and event.text.strip():
-                                said = True
+                                said.append(event.text.strip())
                                 yield chunk(event.text)
                             elif isinstance(event, EndCall):
                                 need_user = False
@@ -161,7 +191,12 @@ def plugin_router(
                 except Exception:
                     log.exception("plugin %s: agent failed", name)
                     if not said:
-                        yield chunk("Sorry, something went wrong. Please try again.")
+                        said.append("Sorry, something went wrong. Please try again.")
+                        yield chunk(said[-1])
+                if own:
+                    answer = [{"role": "assistant", "content": " ".join(said)}] if said else []
+                    query = {"role": "user", "content": req.Query}
+                    await kept.save_session(key, [*past, query, *answer])
             yield chunk(final=True, need_user=need_user)
 
         return StreamingResponse(stream(), media_type="text/event-stream")
@@ -174,6 +209,7 @@ def plugin_router(
             return req
         if req.EventType == "system.event_pipeline_released":
             sessions.pop(req.UserId, None)
+            await kept.drop_session(f"{name}/{req.UserId}")
         response = EventResponse(
             UserId=req.UserId,
             Response=ResponseField(
@@ -225,8 +261,10 @@ def add_plugins(
     config: PluginServerConfig,
     settings: Any = None,
     agent_factory: BotAgentFactory | None = None,
+    store: Any = None,
 ) -> None:
-    """Mount every plugin of ``config`` on ``app`` (standalone or inside the main server)."""
+    """Mount every plugin of ``config`` on ``app`` (standalone or inside the main server);
+    ``store`` (the records store) keeps their orders and conversations."""
     from voxline.bot import load_bot
     from voxline.config import load_settings
 
@@ -250,6 +288,8 @@ def add_plugins(
                 factory,
                 tools=ToolBox(list(bot.tools)),
                 data=bot.data,
+                orders=store,
+                conversations=store,
                 timeout=config.timeout,
             )
         )
@@ -258,9 +298,24 @@ def add_plugins(
 def create_plugin_app(
     config: PluginServerConfig, settings: Any = None, agent_factory: BotAgentFactory | None = None
 ) -> FastAPI:
-    """A standalone ACE-compatible plugin server (``voxline plugin-server``, port 9002)."""
-    app = FastAPI(title="Voxline plugin server", version="1")
-    add_plugins(app, config, settings, agent_factory)
+    """A standalone ACE-compatible plugin server (``voxline plugin-server``, port 9002).
+
+    Orders and conversations go to the records store of ``settings`` (PostgreSQL when
+    ``VOXLINE_DATABASE_URL`` says so), so several such servers can share the sessions."""
+    from voxline.config import load_settings
+    from voxline.records import open_records
+
+    store = open_records(settings or load_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await store.close()
+
+    app = FastAPI(title="Voxline plugin server", version="1", lifespan=lifespan)
+    add_plugins(app, config, settings, agent_factory, store)
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
