@@ -27,6 +27,8 @@ When a list runs out, ``default`` is served (None: HTTP 500 "script exhausted").
 - ``function_text(name, args, before="", after="")``: ``<function=NAME>{json}</function>``.
 - ``json_content(name, args, key="parameters", python_tag=False)``: a JSON call as content.
 - ``http_error(status=500, message="")``, ``stall(after_chunks=0)``, ``disconnect(after_chunks=0)``.
+- ``paced(s, first_token_s=0.3, tokens_per_s=50)``: a model's pace, one 4-character token per
+  chunk, the first content token after ``first_token_s`` (the load benchmark's LLM).
 
 Every builder takes ``Reply`` fields as keywords: ``first_token_delay`` (seconds before the first
 chunk or the non-streamed body), ``chunk_delay`` (seconds between chunks, 1 / tokens per
@@ -84,6 +86,16 @@ class Reply:
 
 def text(s: str, **kw: Any) -> Reply:
     return Reply(text=s, **kw)
+
+
+def paced(s: str, first_token_s: float = 0.3, tokens_per_s: float = 50.0, **kw: Any) -> Reply:
+    """Content token k (1-based) is sent ``first_token_s + (k - 1) / tokens_per_s`` after the
+    request; the role-only chunk that opens every stream goes one token interval earlier."""
+    step = 1 / tokens_per_s
+    return Reply(
+        text=s, chunk_chars=4, first_token_delay=max(0.0, first_token_s - step), chunk_delay=step,
+        **kw,
+    )  # fmt: skip
 
 
 def native_call(name: str, args: dict[str, Any] | str, text: str = "", **kw: Any) -> Reply:

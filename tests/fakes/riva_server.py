@@ -11,7 +11,9 @@ stream's config), cuts it into 10 ms frames and calls a frame "speech" when its 
 - an interim (``stability=1.0``, the whole text) after ``stop_history_eou`` ms of silence, if
   the config sets it (else ``default_eou_ms``; 0 = none);
 - a final (``is_final=True``, confidence 0.9) after ``stop_history`` ms of silence (config,
-  else ``default_stop_ms``), or when the client half-closes mid-utterance.
+  else ``default_stop_ms``), or when the client half-closes mid-utterance; ``final_delay_s``
+  holds each final back that long, like a real model's second pass (the stream's later
+  audio waits behind it, as on a busy server).
 
 Every result carries ``audio_processed`` (seconds of audio this stream has processed). The text
 of utterance N (N counts finals across the whole server, so a stream that died mid-utterance is
@@ -27,11 +29,13 @@ TTS (``SynthesizeOnline``): ``tts_protocol="streaming"`` serves the new stream-r
 signature (client >= 2.25); ``"unary"`` serves the old one (one request, Riva <= 2.19,
 FastPitch NIM 1.0) on the same method path, so the client's wire compatibility is tested. Each
 request yields ``sound(text, rate)`` (default: a 440 Hz tone, 50 ms per character, at
-``sample_rate_hz``) in ``tts_chunks`` chunks, ``tts_chunk_delay_s`` apart.
+``sample_rate_hz``) in ``tts_chunks`` chunks, the first after ``tts_first_chunk_delay_s`` (the
+model's time to first audio), the others ``tts_chunk_delay_s`` apart.
 
 Records, for assertions: ``asr_streams`` (``AsrStream``: ``config``, ``metadata``, raw
 ``audio``, ``pcm``, ``results``, ``status``), ``tts_calls`` (``TtsCall``: ``requests``,
-``metadata``), ``finals``. ``tls=(key_pem, cert_pem)`` serves TLS instead of plaintext.
+``metadata``), ``finals``; ``record_audio=False`` keeps no audio or results (long benchmarks).
+``tls=(key_pem, cert_pem)`` serves TLS instead of plaintext.
 
 Use: ``async with FakeRivaServer(["hello world"]) as server: ... server.target ...`` or the
 fixtures in ``tests.fakes.riva_fixtures``. ``speech(seconds, rate)``, ``silence(seconds, rate)`` and
@@ -94,7 +98,11 @@ class AsrStream:
     config: rasr.StreamingRecognitionConfig | None = None
     audio: bytearray = field(default_factory=bytearray)  # as received, in the config's encoding
     results: list[rasr.StreamingRecognitionResult] = field(default_factory=list)
-    status: str = "open"  # open | ok | closed (scripted OK) | cancelled | aborted:<CODE>
+    status: str = "open"  # open | ok | closed (scripted OK) | cancelled | aborted:<CODE> | stalled
+    # This stream's own script (set it once the stream exists): utterance k of the stream is
+    # transcripts[k] (the last repeats), and its finals leave the server's count alone.
+    transcripts: Sequence[str] | None = None
+    finals: int = 0
 
     @property
     def mulaw(self) -> bool:
@@ -114,7 +122,7 @@ class AsrStream:
 class TtsCall:
     metadata: dict[str, str]
     requests: list[rtts.SynthesizeSpeechRequest] = field(default_factory=list)
-    status: str = "open"  # open | ok | cancelled
+    status: str = "open"  # open | ok | cancelled | aborted:<CODE> | stalled
 
 
 @dataclass
@@ -122,6 +130,15 @@ class _Failure:
     after_bytes: int | None
     after_seconds: float | None
     code: grpc.StatusCode
+    after_speech_s: float | None = None
+    stall: bool = False
+
+
+@dataclass
+class _TtsFailure:
+    mode: Literal["error", "stall", "disconnect"]
+    after_chunks: int
+    match: str
 
 
 # --- the scripted recognizer --------------------------------------------------------------------
@@ -130,9 +147,13 @@ class _Failure:
 class _Utterances:
     """Energy-based endpointing on the stream's own sample clock (10 ms frames)."""
 
-    def __init__(self, server: FakeRivaServer, config: rasr.RecognitionConfig) -> None:
+    def __init__(
+        self, server: FakeRivaServer, config: rasr.RecognitionConfig, record: AsrStream | None = None
+    ) -> None:
         ep = config.endpointing_config
         self.server = server
+        self.record = record
+        self.voiced_ms = 0  # speech heard on this stream, all utterances
         self.rate = config.sample_rate_hertz or 16000
         self.stop_ms = ep.stop_history or server.default_stop_ms
         self.eou_ms = ep.stop_history_eou or server.default_eou_ms
@@ -160,10 +181,15 @@ class _Utterances:
         if self.text is None:
             if not voiced:
                 return []
-            self.text = self.server.text_for(self.server.finals)
+            own = self.record.transcripts if self.record else None
+            if own:
+                self.text = own[min(self.record.finals, len(own) - 1)]  # type: ignore[union-attr]
+            else:
+                self.text = self.server.text_for(self.server.finals)
             self.speech_ms = self.since_partial = self.partials = 0
             self.interim_sent = False
         if voiced:
+            self.voiced_ms += 10
             self.speech_ms += 10
             self.since_partial += 10
             self.silence_ms = 0
@@ -185,7 +211,10 @@ class _Utterances:
     def _final(self) -> rasr.StreamingRecognitionResult:
         result = self._result((self.text or "").split("|")[-1], is_final=True, confidence=0.9)
         self.text = None
-        self.server.finals += 1
+        if self.record is not None and self.record.transcripts:
+            self.record.finals += 1
+        else:
+            self.server.finals += 1
         return result
 
     def _result(
@@ -216,6 +245,9 @@ class FakeRivaServer:
         partial_ms: int = 120,
         default_stop_ms: int = 800,
         default_eou_ms: int = 0,
+        final_delay_s: float = 0.0,
+        tts_first_chunk_delay_s: float = 0.0,
+        record_audio: bool = True,
         tls: tuple[bytes, bytes] | None = None,
     ) -> None:
         self.transcripts = transcripts
@@ -227,12 +259,16 @@ class FakeRivaServer:
         self.partial_ms = partial_ms
         self.default_stop_ms = default_stop_ms
         self.default_eou_ms = default_eou_ms
+        self.final_delay_s = final_delay_s
+        self.tts_first_chunk_delay_s = tts_first_chunk_delay_s
+        self.record_audio = record_audio
         self.tls = tls
         self.asr_streams: list[AsrStream] = []
         self.tts_calls: list[TtsCall] = []
         self.finals = 0
         self.port = 0
         self._failures: list[_Failure] = []
+        self._tts_failures: list[_TtsFailure] = []
         self._server: grpc.aio.Server | None = None
 
     @property
@@ -250,9 +286,24 @@ class FakeRivaServer:
         after_seconds: float | None = None,
         code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE,
         streams: int = 1,
+        after_speech_s: float | None = None,
+        stall: bool = False,
     ) -> None:
-        """Make the next ``streams`` ASR streams abort with ``code`` after that much audio."""
-        self._failures.extend(_Failure(after_bytes, after_seconds, code) for _ in range(streams))
+        """Make the next ``streams`` ASR streams abort with ``code`` after that much audio
+        (or ``after_speech_s`` of speech); ``stall``: go silent instead, reading on."""
+        failure = _Failure(after_bytes, after_seconds, code, after_speech_s, stall)
+        self._failures.extend(failure for _ in range(streams))
+
+    def tts_fail(
+        self,
+        mode: Literal["error", "stall", "disconnect"] = "error",
+        after_chunks: int = 0,
+        calls: int = 1,
+        match: str = "",
+    ) -> None:
+        """Make the next ``calls`` TTS requests whose text contains ``match`` fail after
+        ``after_chunks`` chunks: error (INTERNAL), disconnect (UNAVAILABLE) or stall."""
+        self._tts_failures.extend(_TtsFailure(mode, after_chunks, match) for _ in range(calls))
 
     async def start(self) -> FakeRivaServer:
         server = grpc.aio.server()
@@ -301,10 +352,10 @@ class FakeRivaServer:
             async for request in requests:
                 if request.HasField("streaming_config"):
                     record.config = request.streaming_config
-                    utterances = _Utterances(self, record.config.config)
+                    utterances = _Utterances(self, record.config.config, record)
                     limit = None if failure is None else self._limit(failure, record)
                     if limit == 0:
-                        await self._abort(context, record, failure)
+                        await self._abort(context, record, failure, requests)
                         return
                     continue
                 if utterances is None:
@@ -314,21 +365,29 @@ class FakeRivaServer:
                 limit = None if failure is None else self._limit(failure, record)
                 if limit is not None:
                     data = data[: max(0, limit - len(record.audio))]
-                record.audio += data
+                if self.record_audio or limit is not None:
+                    record.audio += data
                 pcm = ulaw_to_pcm(data) if record.mulaw else data
                 for result in utterances.feed(pcm):
-                    record.results.append(result)
+                    if result.is_final and self.final_delay_s:
+                        await asyncio.sleep(self.final_delay_s)
+                    if self.record_audio:
+                        record.results.append(result)
                     yield rasr.StreamingRecognizeResponse(results=[result])
                 if limit is not None and len(record.audio) >= limit:
-                    await self._abort(context, record, failure)
+                    await self._abort(context, record, failure, requests)
+                    return
+                spoken = failure is not None and failure.after_speech_s is not None
+                if spoken and utterances.voiced_ms >= 1000 * failure.after_speech_s:  # type: ignore[union-attr]
+                    await self._abort(context, record, failure, requests)
                     return
             for result in utterances.flush() if utterances else []:
                 record.results.append(result)
                 yield rasr.StreamingRecognizeResponse(results=[result])
 
     @staticmethod
-    def _limit(failure: _Failure, record: AsrStream) -> int:
-        """The failure point in bytes of this stream's encoding."""
+    def _limit(failure: _Failure, record: AsrStream) -> int | None:
+        """The failure point in bytes of this stream's encoding (None: set by speech)."""
         assert record.config is not None
         width = 1 if record.mulaw else 2
         rate = record.config.config.sample_rate_hertz or 16000
@@ -337,14 +396,25 @@ class FakeRivaServer:
             limits.append(failure.after_bytes)
         if failure.after_seconds is not None:
             limits.append(int(failure.after_seconds * rate) * width)
-        return min(limits) if limits else 0
+        if limits:
+            return min(limits)
+        return None if failure.after_speech_s is not None else 0
 
     @staticmethod
     async def _abort(
-        context: grpc.aio.ServicerContext, record: AsrStream, failure: _Failure | None
+        context: grpc.aio.ServicerContext,
+        record: AsrStream,
+        failure: _Failure | None,
+        requests: AsyncIterator[rasr.StreamingRecognizeRequest],
     ) -> None:
-        """Abort with the failure's code; for OK, the caller ends the stream cleanly instead."""
+        """Abort with the failure's code; for OK, the caller ends the stream cleanly instead;
+        a stall reads on (recording the audio) and answers nothing until the client leaves."""
         assert failure is not None
+        if failure.stall:
+            record.status = "stalled"
+            async for request in requests:
+                record.audio += request.audio_content
+            return
         if failure.code is grpc.StatusCode.OK:
             record.status = "closed"
             return
@@ -370,7 +440,7 @@ class FakeRivaServer:
         call = TtsCall(metadata=_metadata(context), requests=[request])
         self.tts_calls.append(call)
         with _finishes(call):
-            async for response in self._speak(request):
+            async for response in self._scripted(request, context, call):
                 yield response
 
     async def _synthesize_streaming(
@@ -383,8 +453,31 @@ class FakeRivaServer:
         with _finishes(call):
             async for request in requests:
                 call.requests.append(request)
-                async for response in self._speak(request):
+                async for response in self._scripted(request, context, call):
                     yield response
+
+    async def _scripted(
+        self, request: rtts.SynthesizeSpeechRequest, context: grpc.aio.ServicerContext, call: TtsCall
+    ) -> AsyncIterator[rtts.SynthesizeSpeechResponse]:
+        """``_speak``, with the first matching scripted failure (``tts_fail``) applied."""
+        failure = next((f for f in self._tts_failures if f.match in request.text), None)
+        if failure is None:
+            async for response in self._speak(request):
+                yield response
+            return
+        self._tts_failures.remove(failure)
+        sent = 0
+        async for response in self._speak(request):
+            if sent >= failure.after_chunks:
+                break
+            yield response
+            sent += 1
+        if failure.mode == "stall":
+            call.status = "stalled"
+            await asyncio.sleep(3600)
+        code = grpc.StatusCode.INTERNAL if failure.mode == "error" else grpc.StatusCode.UNAVAILABLE
+        call.status = f"aborted:{code.name}"
+        await context.abort(code, "scripted failure")
 
     async def _speak(
         self, request: rtts.SynthesizeSpeechRequest
@@ -393,8 +486,9 @@ class FakeRivaServer:
         step = -(-len(pcm) // max(1, self.tts_chunks))
         step += step % 2
         for i in range(0, len(pcm), step):
-            if i and self.tts_chunk_delay_s:
-                await asyncio.sleep(self.tts_chunk_delay_s)
+            delay = self.tts_chunk_delay_s if i else self.tts_first_chunk_delay_s
+            if delay:
+                await asyncio.sleep(delay)
             yield rtts.SynthesizeSpeechResponse(audio=pcm[i : i + step])
 
 

@@ -1,0 +1,1 @@
+"""The load and soak benchmarks' parts: scripted backends, the server under test, callers."""

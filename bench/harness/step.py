@@ -1,0 +1,190 @@
+"""One benchmark step: a fresh server, N real-time callers for a while, and what it all cost.
+
+``Bench`` owns what the steps share (the caller's speech, the bench bot, the scripted backends);
+``Bench.step(n, seconds)`` starts ``voxline serve``, dials ``n`` calls from one or more caller
+processes, samples the server with psutil over the measured window (after every call has been
+dialled and greeted) and returns the figures as a plain dict.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+from bench.harness.callers import Results, Script
+from bench.harness.processes import PYTHON, Backends, Sample, Server
+from bench.harness.scenario import ROOT, Delays, bench_bot, synthesize_lines
+
+GREETING_S = 6.0  # the greeting is spoken before the first turn: not measured
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in 0..100); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def ms(values: list[float], q: float) -> float | None:
+    p = percentile(values, q)
+    return None if p is None else round(1000 * p, 1)
+
+
+class Bench:
+    def __init__(self, delays: Delays | None = None, work: Path | None = None) -> None:
+        self.delays = delays or Delays()
+        self._tmp = tempfile.TemporaryDirectory(prefix="voxline-bench-")
+        self.work = work or Path(self._tmp.name)
+        self.work.mkdir(parents=True, exist_ok=True)
+        turn, barge = synthesize_lines(self.delays)
+        self.clips = {"turn_clip": self.work / "turn.ulaw", "barge_clip": self.work / "barge.ulaw"}
+        self.clips["turn_clip"].write_bytes(turn)
+        self.clips["barge_clip"].write_bytes(barge)
+        self.speech_s = {"turn": len(turn) / 8000, "barge": len(barge) / 8000}
+        self.bot = bench_bot(self.work / "bot", self.delays)
+        self.backends = Backends(self.delays)
+        self.steps = 0
+
+    def close(self) -> None:
+        self.backends.stop()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> Bench:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def step(
+        self,
+        n: int,
+        seconds: float,
+        caller_procs: int = 1,
+        call_s: float = 0.0,
+        sample_every: float = 0.0,
+        on_sample: Callable[[dict], None] | None = None,
+        script: Script | None = None,
+    ) -> dict:
+        """Run ``n`` calls; the figures cover the ``seconds`` after the ramp and greetings."""
+        self.steps += 1
+        data = self.work / f"data{self.steps}"
+        server = Server(self.backends, self.bot, data, self.work / "server.log")
+        try:
+            time.sleep(1.0)
+            idle = server.usage.sample()
+            ramp_s = min(10.0, max(1.0, n / 20))
+            start_at = time.monotonic() + 1.5  # time for the caller processes to start
+            window = (start_at + ramp_s + GREETING_S, start_at + ramp_s + GREETING_S + seconds)
+            spec = asdict(script or Script(b"", b""))
+            spec.update({k: str(v) for k, v in self.clips.items()})
+            end_at = window[1] + spec["reply_within_s"]
+            procs = []
+            for i in range(caller_procs):
+                share = n // caller_procs + (i < n % caller_procs)
+                config = {
+                    "url": server.ws_url,
+                    "calls": share,
+                    "script": spec,
+                    "start_at": start_at + i * ramp_s / n,
+                    "ramp_s": ramp_s,
+                    "window": window,
+                    "end_at": end_at,
+                    "call_s": call_s,
+                }
+                proc = subprocess.Popen(
+                    [PYTHON, "-m", "bench.harness.callers"],
+                    cwd=ROOT,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+                assert proc.stdin is not None
+                proc.stdin.write(json.dumps(config))
+                proc.stdin.close()
+                procs.append(proc)
+            _sleep_until(window[0])
+            first, backends0, samples = server.usage.sample(), self.backends.usage.sample(), []
+            while sample_every and time.monotonic() + sample_every <= window[1]:
+                _sleep_until(time.monotonic() + sample_every)
+                row = _row(server.usage.sample(), server.health(), first.t)
+                samples.append(row)
+                if on_sample:
+                    on_sample(row)
+            _sleep_until(window[1])
+            last, backends1 = server.usage.sample(), self.backends.usage.sample()
+            health = server.health()
+            results = Results()
+            for proc in procs:
+                assert proc.stdout is not None
+                out = proc.stdout.read()  # the callers print their results when they finish
+                proc.wait(timeout=60)
+                results.merge(Results(**json.loads(out)))
+        finally:
+            server.stop()
+        return self._figures(
+            n, seconds, idle, first, last, backends0, backends1, results, health, samples
+        )
+
+    def _figures(self, n, seconds, idle, first, last, b0, b1, r: Results, health, samples) -> dict:
+        wall = last.t - first.t
+        cpu = (last.cpu_s - first.cpu_s) / wall
+        critical = self.delays.critical_path_s()
+        added = [lat - critical for lat in r.latencies]
+        return {
+            "calls": n,
+            "seconds": round(wall, 1),
+            "turns": r.turns,
+            "replies": len(r.latencies),
+            "added_ms": {"p50": ms(added, 50), "p95": ms(added, 95), "max": ms(added, 100)},
+            "latency_ms": {"p50": ms(r.latencies, 50), "p95": ms(r.latencies, 95)},
+            "barge_ins": len(r.barge_ins),
+            "barge_in_ms": {
+                "p50": ms(r.barge_ins, 50),
+                "p95": ms(r.barge_ins, 95),
+                "max": ms(r.barge_ins, 100),
+            },
+            "missed_turns": r.missed_turns,
+            "missed_barge_ins": r.missed_barge_ins,
+            "underruns": r.underruns,
+            "dry_ms": round(1000 * r.dry_s, 1),
+            "server_cpu_pct": round(100 * cpu, 1),
+            "server_cpu_pct_per_call": round(100 * cpu / n, 2),
+            "server_rss_mb": round(last.rss / 2**20, 1),
+            "server_rss_idle_mb": round(idle.rss / 2**20, 1),
+            "server_mb_per_call": round((last.rss - idle.rss) / 2**20 / n, 2),
+            "server_fds": last.fds,
+            "server_tasks": health.get("tasks"),
+            "backends_cpu_pct": round(100 * (b1.cpu_s - b0.cpu_s) / (b1.t - b0.t), 1),
+            "callers_cpu_pct": round(100 * r.cpu_s / max(r.wall_s, 1e-9), 1),
+            "callers_lag_ms": {
+                "p99": round(1000 * r.lag_p99_s, 1),
+                "max": round(1000 * r.lag_max_s, 1),
+            },
+            "calls_dialled": r.calls,
+            "connected": r.connected,
+            "errors": r.errors[:10],
+            "samples": samples,
+        }
+
+
+def _row(sample: Sample, health: dict, t0: float) -> dict:
+    return {
+        "t_s": round(sample.t - t0, 1),
+        "rss_mb": round(sample.rss / 2**20, 1),
+        "fds": sample.fds,
+        "sockets": sample.sockets,
+        "threads": sample.threads,
+        "tasks": health.get("tasks"),
+        "active_calls": health.get("active_calls"),
+    }
+
+
+def _sleep_until(t: float) -> None:
+    time.sleep(max(0.0, t - time.monotonic()))
