@@ -5,6 +5,8 @@ need=()
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 # A throwaway PostgreSQL server for the records-store tests (Debian keeps initdb off PATH).
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
+# Headless Chromium for the page tests (driven by Playwright; it never downloads a browser).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing system packages: ${need[*]} (run as root or install them)" >&2

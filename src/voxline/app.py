@@ -16,14 +16,18 @@ from fastapi.responses import JSONResponse, Response
 
 from voxline.bot import Bot
 from voxline.call import Call, CallServices
+from voxline.calls_routes import calls_router
 from voxline.config import Settings
 from voxline.kb.config import KbConfig, bot_section, open_knowledge_base, prepare_knowledge_base
 from voxline.kb.routes import kb_router
+from voxline.pages import pages_router
 from voxline.plugin_server import plugin_router
+from voxline.recording import Recordings, keep_purging, recordings_dir
 from voxline.records import open_records
 from voxline.services import agent_kind, build_agent_factory, build_services
 from voxline.tools import ToolBox
 from voxline.transports import twilio
+from voxline.transports.browser_ws import talk_router
 from voxline.transports.twilio_ws import serve_twilio
 
 log = logging.getLogger("voxline.app")
@@ -65,11 +69,19 @@ def create_app(settings: Settings, bot: Bot, services: CallServices | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         loader = asyncio.create_task(load())
+        retention = settings.retention_days > 0 and asyncio.create_task(
+            keep_purging(records, recordings_dir(settings), settings.retention_days)
+        )
         try:
             yield
         finally:
             state.draining = True
             loader.cancel()
+            if retention:
+                retention.cancel()
+            for observer in state.services.observers if state.services else ():
+                if isinstance(observer, Recordings):
+                    await observer.stop()  # write out what live calls have recorded
             if services is None:  # close only the store this app opened
                 await records.close()
 
@@ -91,6 +103,10 @@ def create_app(settings: Settings, bot: Bot, services: CallServices | None = Non
         app.include_router(
             kb_router(open_knowledge_base(kb_config), max_bytes=kb_config.upload_max_bytes)
         )
+    # The pages, the talk page's socket and the calls API (the API key middleware covers them).
+    app.include_router(pages_router())
+    app.include_router(talk_router(state))
+    app.include_router(calls_router(records, recordings_dir(settings)))
 
     @app.get("/health")
     async def health() -> JSONResponse:

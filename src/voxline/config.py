@@ -60,6 +60,8 @@ class Settings:
     ws_max_bytes: int = 2**20  # a bigger WebSocket frame closes that connection
     max_body_bytes: int = 2**20  # request bodies (the KB upload has its own limit)
     threads: int = 2  # worker threads for CPU-heavy model calls
+    recordings: bool = True  # each call's two sides as a stereo WAV in data_dir/recordings
+    retention_days: float = 30.0  # calls and recordings older than this are deleted; 0: never
 
     @property
     def llm_configured(self) -> bool:
@@ -100,6 +102,8 @@ _ENV: dict[str, tuple[str, ...]] = {
     "ws_max_bytes": ("VOXLINE_WS_MAX_BYTES",),
     "max_body_bytes": ("VOXLINE_MAX_BODY_BYTES",),
     "threads": ("VOXLINE_THREADS",),
+    "recordings": ("VOXLINE_RECORDINGS",),
+    "retention_days": ("VOXLINE_RETENTION_DAYS",),
 }
 
 

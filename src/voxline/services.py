@@ -14,6 +14,7 @@ from voxline.agents.base import Agent
 from voxline.bot import Bot
 from voxline.call import CallServices
 from voxline.config import Settings
+from voxline.recording import Recordings, recordings_dir
 from voxline.records import Records, open_records
 from voxline.speech.base import Recognizer, Synthesizer
 from voxline.speech.vad import SileroModel
@@ -84,4 +85,5 @@ def build_services(settings: Settings, bot: Bot, records: Records | None = None)
         agent_factory=build_agent_factory(settings, bot),
         records=records,
         vad=load_vad(),
+        observers=[Recordings(recordings_dir(settings))] if settings.recordings else [],
     )
