@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
@@ -20,12 +20,15 @@ from voxline.calls_routes import calls_router
 from voxline.config import Settings
 from voxline.kb.config import KbConfig, bot_section, open_knowledge_base, prepare_knowledge_base
 from voxline.kb.routes import kb_router
+from voxline.logs import hide_settings
+from voxline.metrics import CONTENT_TYPE, CallMetrics, LiveCalls
 from voxline.pages import pages_router
 from voxline.plugin_server import plugin_router
 from voxline.recording import Recordings, keep_purging, recordings_dir
 from voxline.records import open_records
 from voxline.services import agent_kind, build_agent_factory, build_services
 from voxline.tools import ToolBox
+from voxline.tracing import turn_spans
 from voxline.transports import twilio
 from voxline.transports.browser_ws import talk_router
 from voxline.transports.twilio_ws import serve_twilio
@@ -50,7 +53,10 @@ def has_knowledge_base(bot: Bot) -> bool:
 
 def create_app(settings: Settings, bot: Bot, services: CallServices | None = None) -> FastAPI:
     """The server for one bot; ``services`` may be passed in ready-made (tests share models)."""
-    state = AppState(settings, bot)
+    hide_settings(settings)  # its secrets never reach a log line
+    metrics = CallMetrics()
+    spans = turn_spans(settings)
+    state = AppState(settings, bot, calls=LiveCalls(metrics))
     records = services.records if services else open_records(settings)
 
     async def load() -> None:
@@ -59,7 +65,8 @@ def create_app(settings: Settings, bot: Bot, services: CallServices | None = Non
                 await prepare_knowledge_base(settings, bot)
             loaded = services or await asyncio.to_thread(build_services, settings, bot, records)
             await records.open()
-            state.services = loaded
+            watch = [metrics.observer] + ([spans.observer] if spans else [])
+            state.services = replace(loaded, observers=[*loaded.observers, *watch])
             log.info("ready: bot %s, asr %s, tts %s, agent %s", bot.name, settings.asr,
                      settings.tts, agent_kind(settings, bot))  # fmt: skip
         except Exception as exc:
@@ -124,6 +131,10 @@ def create_app(settings: Settings, bot: Bot, services: CallServices | None = Non
                 "tasks": len(asyncio.all_tasks()),  # the soak benchmark watches it for leaks
             }
         )
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
 
     @app.get("/ready")
     async def ready() -> JSONResponse:

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from voxline import logs
 from voxline.agents.base import Agent, Turn
 from voxline.bot import Bot
 from voxline.events import (
@@ -144,6 +145,7 @@ class Call:
 
     async def run(self, events: AsyncIterator[TransportEvent]) -> None:
         """Serve the call until the caller hangs up or the bot ends it."""
+        logs.call_id.set(self.call_id)  # the call's tasks copy it: their log lines carry it
         listener = asyncio.create_task(self._transcripts(), name=f"{self.call_id}-transcripts")
         ticker = asyncio.create_task(self._ticker(), name=f"{self.call_id}-ticker")
         ender = asyncio.create_task(self.ended.wait())
@@ -319,6 +321,7 @@ class Call:
         return reply
 
     async def _run_reply(self, reply: Reply, text: str, previous: Reply | None) -> None:
+        logs.turn_id.set(reply.id)  # in this reply task's own context
         if previous is not None and previous.task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await previous.task  # a replaced reply finishes cancelling before this speaks

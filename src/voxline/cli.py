@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from voxline import logs
 from voxline.config import Settings, load_settings
 
 
@@ -156,6 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default 8000)")
     serve.add_argument("--bot", help="bot folder (default bots/pizza)")
     serve.add_argument("--log-level", default="INFO")
+    serve.add_argument(
+        "--log-format", choices=["text", "json"], help="default: VOXLINE_LOG_FORMAT, else text"
+    )
     serve.set_defaults(func=cmd_serve)
 
     call = sub.add_parser("call", help="dial a server over the Twilio protocol and talk")
@@ -183,12 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=getattr(args, "log_level", "WARNING").upper()
-        if args.command == "serve"
-        else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    level = args.log_level if args.command == "serve" else "WARNING"
+    logs.configure(level, getattr(args, "log_format", None))
     try:
         sys.exit(args.func(args))
     except (ValueError, OSError) as exc:

@@ -98,5 +98,5 @@ class DrainingServer(uvicorn.Server):
 
 def run(app: Any, settings: Settings, log_level: str = "info") -> None:
     """Serve until SIGTERM/SIGINT, then drain."""
-    config = server_config(app, settings, log_level=log_level)
+    config = server_config(app, settings, log_level=log_level, log_config=None)  # voxline.logs
     DrainingServer(config, app.state.voxline, settings.drain_s).run()

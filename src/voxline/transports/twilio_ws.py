@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from voxline import logs
 from voxline.audio import MULAW_RATE, Framer, frame_bytes, pcm_to_ulaw
 from voxline.call import Call, CallServices
 from voxline.events import CallStart, CallStop, MarkPlayed, TransportEvent
@@ -107,6 +108,7 @@ async def serve_twilio(
         log.warning("call %s: refused a second stream %s", start.call_id, start.stream_id)
         await _close(ws)
         return
+    logs.call_id.set(start.call_id)
     log.info("call %s: stream %s started %s", start.call_id, start.stream_id, start.parameters)
     records = services.records
     await records.start_call(
