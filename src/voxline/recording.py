@@ -25,7 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voxline.audio import Resampler, interleave
+from voxline.audio import interleave, resample
 from voxline.events import BotAudio, BotStopped, CallerAudio, CallNote
 
 if TYPE_CHECKING:
@@ -153,7 +153,6 @@ class CallRecorder:
         self._submit = submit
         self._on_wake = on_wake
         self._created = False
-        self._resamplers: dict[int, Resampler] = {}
         self._hold = int(HOLD_S * rate)
         self._write = int(WRITE_S * rate)
 
@@ -170,12 +169,9 @@ class CallRecorder:
         return round((t - self.t0) * self.rate)
 
     def _put(self, side: int, note: CallerAudio | BotAudio) -> None:
-        pcm = note.pcm
-        if note.rate != self.rate:
-            key = 2 * note.rate + side  # one stream per side: filters keep state across frames
-            if key not in self._resamplers:
-                self._resamplers[key] = Resampler(note.rate, self.rate)
-            pcm = self._resamplers[key].process(pcm)
+        # Frame by frame (a streaming resampler's output comes in bursts that would not line
+        # up); both sides have the same rate on every transport so far, so this is rare.
+        pcm = note.pcm if note.rate == self.rate else resample(note.pcm, note.rate, self.rate)
         self.timeline.put(side, pcm, self._sample(note.t))
         self.last = now = self.clock()
         if self.closed:

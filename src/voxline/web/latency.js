@@ -48,7 +48,7 @@ export function latencyBar(steps, scaleMs = 3000) {
 
 // An SVG chart of several turns, one stacked row each, with a time axis.
 export function latencyChart(rows, width = 640) {
-  const rowH = 22, left = 150, right = 70, top = 8, axis = 22;
+  const rowH = 22, left = 190, right = 70, top = 8, axis = 22;
   const maxMs = Math.max(1000, ...rows.map((r) => r.steps.total));
   const scale = (width - left - right) / maxMs;
   const height = top + rows.length * rowH + axis;
