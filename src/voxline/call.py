@@ -40,8 +40,10 @@ from voxline.events import (
 from voxline.history import History
 from voxline.playout import Outbound, Playout, Segment
 from voxline.records import Records
+from voxline.resilience import describe, reporting_to
 from voxline.sentences import SentenceSplitter
 from voxline.speech.base import AudioFormat, Recognizer, RecognizerHints, Synthesizer
+from voxline.speech.resilient_asr import UtteranceLost
 from voxline.speech.vad import SileroModel, VadTracker
 from voxline.tools import ToolBox, ToolContext
 from voxline.turns import (
@@ -60,6 +62,7 @@ from voxline.turns import (
 
 log = logging.getLogger("voxline.call")
 FALLBACK = "Sorry, I'm having trouble right now. Could you say that again?"
+UNHEARD = "Sorry, I didn't catch that. Could you say it again?"  # the recognizer lost the words
 # Sees everything a call does (pages, recordings, metrics). Called on the event loop: it must
 # return at once and never raise into the call (a raising observer is logged and dropped).
 Observer = Callable[[CallNote], None]
@@ -145,6 +148,10 @@ class Call:
 
     async def run(self, events: AsyncIterator[TransportEvent]) -> None:
         """Serve the call until the caller hangs up or the bot ends it."""
+        with reporting_to(self._note):  # failures that shared providers absorbed, noted here
+            await self._serve(events)
+
+    async def _serve(self, events: AsyncIterator[TransportEvent]) -> None:
         logs.call_id.set(self.call_id)  # the call's tasks copy it: their log lines carry it
         listener = asyncio.create_task(self._transcripts(), name=f"{self.call_id}-transcripts")
         ticker = asyncio.create_task(self._ticker(), name=f"{self.call_id}-ticker")
@@ -231,6 +238,10 @@ class Call:
 
     async def _transcripts(self) -> None:
         async for tr in self.recognition:
+            if isinstance(tr, UtteranceLost):  # the recognizer failed while the caller spoke
+                log.info("call %s: the caller's words were lost (%s)", self.call_id, tr.why)
+                self._start_reply(None, text=UNHEARD)
+                continue
             log.info("call %s: %s transcript %r", self.call_id, tr.kind, tr.text)
             self._note(tr)
             if tr.kind is TranscriptKind.INTERIM:
@@ -361,7 +372,8 @@ class Call:
                     elif isinstance(event, EndCall):
                         reply.end_call = True
         except Exception as exc:
-            log.exception("call %s: agent failed", self.call_id)
+            log.warning("call %s: agent failed: %s", self.call_id, describe(exc))
+            log.debug("agent failure", exc_info=True)
             self._note(BackendFailed("agent", repr(exc)))
             splitter.flush()  # drop the half sentence; the caller hears the fallback instead
             for seg in splitter.push(FALLBACK + " "):

@@ -48,6 +48,13 @@ class Settings:
     llm_base_url: str = ""  # OPENAI_BASE_URL
     llm_api_key: Secret = Secret("")  # OPENAI_API_KEY
 
+    # Backend faults (the LLM's own timeouts are VOXLINE_LLM_FIRST_TOKEN_TIMEOUT and friends).
+    tts_first_chunk_s: float = 1.5  # remote TTS silent this long: the embedded voice speaks
+    tts_backup: str = "embedded"  # embedded | none: who speaks while the remote TTS fails
+    asr_stall_s: float = 1.0  # no transcript this long past the endpointing delay: a stall
+    breaker_failures: int = 3  # consecutive failures that open a backend's breaker
+    breaker_cooldown_s: float = 2.0  # then one probe; each failed probe doubles it (max 60 s)
+
     twilio_auth_token: Secret = Secret("")
     twilio_account_sid: str = ""
     twilio_api_key: Secret = Secret("")  # an API key (SK...) for the REST hang-up, with its secret
@@ -90,6 +97,11 @@ _ENV: dict[str, tuple[str, ...]] = {
     "llm_model": ("VOXLINE_LLM_MODEL",),
     "llm_base_url": ("VOXLINE_LLM_BASE_URL", "OPENAI_BASE_URL"),
     "llm_api_key": ("VOXLINE_LLM_API_KEY", "OPENAI_API_KEY"),
+    "tts_first_chunk_s": ("VOXLINE_TTS_FIRST_CHUNK_S",),
+    "tts_backup": ("VOXLINE_TTS_BACKUP",),
+    "asr_stall_s": ("VOXLINE_ASR_STALL_S",),
+    "breaker_failures": ("VOXLINE_BREAKER_FAILURES",),
+    "breaker_cooldown_s": ("VOXLINE_BREAKER_COOLDOWN_S",),
     "twilio_auth_token": ("TWILIO_AUTH_TOKEN",),
     "twilio_account_sid": ("TWILIO_ACCOUNT_SID",),
     "twilio_api_key": ("TWILIO_API_KEY",),
@@ -151,4 +163,6 @@ def load_settings(
         raise ValueError(f"VOXLINE_ASR must be embedded or riva, got {settings.asr!r}")
     if settings.tts not in {"embedded", "riva"}:
         raise ValueError(f"VOXLINE_TTS must be embedded or riva, got {settings.tts!r}")
+    if settings.tts_backup not in {"embedded", "none"}:
+        raise ValueError(f"VOXLINE_TTS_BACKUP: embedded or none, not {settings.tts_backup!r}")
     return settings

@@ -6,12 +6,14 @@ recognition never stalls another call's audio on the event loop.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from voxline.agents.base import Agent
 from voxline.bot import Bot
+from voxline.breaker import Breaker
 from voxline.call import CallServices
 from voxline.config import Settings
 from voxline.recording import Recordings, recordings_dir
@@ -56,15 +58,70 @@ def build_agent_factory(settings: Settings, bot: Bot) -> Callable[[], Agent]:
         FormAgent(bot)  # validate the bot's form now, not on the first call
         return lambda: FormAgent(bot)
     if kind == "llm":
+        from voxline.agents.fallback import FallbackAgent
+        from voxline.agents.form import FormAgent
         from voxline.agents.llm import llm_agent_factory
 
-        return llm_agent_factory(settings, bot)
+        make_llm = llm_agent_factory(settings, bot)
+        breaker = backend_breaker(settings, "llm")
+        if bot.form:  # while the LLM is down the form-filler takes the turns
+            FormAgent(bot)
+            return lambda: FallbackAgent(make_llm(), FormAgent(bot), breaker)
+        return lambda: FallbackAgent(make_llm(), None, breaker)
     if kind in ("rag", "plugin", "nvidia_rag"):
         from voxline.plugin_server import default_agent_factory
 
         default_agent_factory(settings, bot, kind)  # fail at start-up on a bad configuration
         return lambda: default_agent_factory(settings, bot, kind)
     raise ValueError(f"unknown agent {kind!r} (form, llm, rag, plugin, nvidia_rag)")
+
+
+def backend_breaker(settings: Settings, name: str) -> Breaker:
+    """One per backend per process: every call sees the same health."""
+    return Breaker(name, settings.breaker_failures, settings.breaker_cooldown_s)
+
+
+def resilient_recognizer(settings: Settings, recognizer: Recognizer) -> Recognizer:
+    """A remote recognizer's failed or stalled streams are reopened instead of ending calls."""
+    if settings.asr != "riva":
+        return recognizer
+    from voxline.speech.resilient_asr import ResilientRecognizer
+
+    breaker = backend_breaker(settings, f"{recognizer.name} asr")
+    return ResilientRecognizer(recognizer, breaker, answer_margin_s=settings.asr_stall_s)
+
+
+@functools.cache
+def _piper_engine(threads: int):
+    from voxline.speech.piper import PiperEngine
+
+    return PiperEngine(threads=threads)
+
+
+def backup_voice(settings: Settings, pool: ThreadPoolExecutor) -> Synthesizer | None:
+    """The embedded voice that speaks while the remote TTS fails (loaded once per process)."""
+    if settings.tts_backup != "embedded":
+        return None
+    try:
+        from voxline.speech.piper import PiperSynthesizer
+
+        return PiperSynthesizer(_piper_engine(max(1, settings.threads)), pool)
+    except ImportError:
+        log.warning("no embedded voice (extra 'embedded'): remote TTS failures will be silent")
+        return None
+
+
+def resilient_synthesizer(
+    settings: Settings, synthesizer: Synthesizer, pool: ThreadPoolExecutor
+) -> Synthesizer:
+    """A remote synthesizer gets a first-chunk timeout, a breaker and the embedded backup."""
+    if settings.tts != "riva":
+        return synthesizer
+    from voxline.speech.resilient_tts import ResilientSynthesizer
+
+    breaker = backend_breaker(settings, f"{synthesizer.name} tts")
+    backup = backup_voice(settings, pool)
+    return ResilientSynthesizer(synthesizer, backup, breaker, settings.tts_first_chunk_s)
 
 
 def load_vad() -> SileroModel | None:
@@ -80,8 +137,8 @@ def build_services(settings: Settings, bot: Bot, records: Records | None = None)
     records = records or open_records(settings)
     return CallServices(
         bot=bot,
-        recognizer=build_recognizer(settings, pool),
-        synthesizer=build_synthesizer(settings, pool),
+        recognizer=resilient_recognizer(settings, build_recognizer(settings, pool)),
+        synthesizer=resilient_synthesizer(settings, build_synthesizer(settings, pool), pool),
         agent_factory=build_agent_factory(settings, bot),
         records=records,
         vad=load_vad(),

@@ -23,7 +23,11 @@ retried with the same text) is ``transcripts[N]`` (the last one repeats) or ``tr
 Failures: ``server.fail(after_bytes=K | after_seconds=S, code=UNAVAILABLE, streams=1)`` makes the
 next ``streams`` ASR streams abort once they have received K bytes / S seconds of audio
 (K=0: right after the config message; ``code=OK`` ends the stream cleanly, as a server with a
-stream-time limit may).
+stream-time limit may); ``after_speech_s=S`` fails once the stream has heard S seconds of speech,
+and ``stall=True`` goes silent instead of aborting (it reads on and never answers).
+``server.tts_fail(mode="error" | "disconnect" | "stall", after_chunks=0, calls=1, match="")``
+does the same to the next TTS requests whose text contains ``match``. A stream's own
+``AsrStream.transcripts`` (set once it exists) gives one caller of many its own words.
 
 TTS (``SynthesizeOnline``): ``tts_protocol="streaming"`` serves the new stream-request
 signature (client >= 2.25); ``"unary"`` serves the old one (one request, Riva <= 2.19,
@@ -148,7 +152,10 @@ class _Utterances:
     """Energy-based endpointing on the stream's own sample clock (10 ms frames)."""
 
     def __init__(
-        self, server: FakeRivaServer, config: rasr.RecognitionConfig, record: AsrStream | None = None
+        self,
+        server: FakeRivaServer,
+        config: rasr.RecognitionConfig,
+        record: AsrStream | None = None,
     ) -> None:
         ep = config.endpointing_config
         self.server = server
@@ -377,8 +384,8 @@ class FakeRivaServer:
                 if limit is not None and len(record.audio) >= limit:
                     await self._abort(context, record, failure, requests)
                     return
-                spoken = failure is not None and failure.after_speech_s is not None
-                if spoken and utterances.voiced_ms >= 1000 * failure.after_speech_s:  # type: ignore[union-attr]
+                speech_s = failure.after_speech_s if failure is not None else None
+                if speech_s is not None and utterances.voiced_ms >= 1000 * speech_s:
                     await self._abort(context, record, failure, requests)
                     return
             for result in utterances.flush() if utterances else []:
@@ -457,7 +464,10 @@ class FakeRivaServer:
                     yield response
 
     async def _scripted(
-        self, request: rtts.SynthesizeSpeechRequest, context: grpc.aio.ServicerContext, call: TtsCall
+        self,
+        request: rtts.SynthesizeSpeechRequest,
+        context: grpc.aio.ServicerContext,
+        call: TtsCall,
     ) -> AsyncIterator[rtts.SynthesizeSpeechResponse]:
         """``_speak``, with the first matching scripted failure (``tts_fail``) applied."""
         failure = next((f for f in self._tts_failures if f.match in request.text), None)

@@ -85,6 +85,12 @@ class FormAgent:
         for slot in self.slots:
             if self._question(slot.name) in said_by_bot:
                 return slot.name
+        # Someone else's question (the LLM's, before this agent took over): the slot it names.
+        last = re.split(r"[.!]\s+", said_by_bot.strip())[-1].lower()
+        if last.endswith("?"):
+            for slot in self.slots:
+                if slot.name.rstrip("s").replace("_", " ") in last:
+                    return slot.name
         return None
 
     def state(self, history: History, upto: int | None = None) -> FormState:

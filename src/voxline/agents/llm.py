@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "meta/llama-3.1-8b-instruct"
 LOCAL_API_KEY = "not-needed"  # local NIM, vLLM, Ollama and llama.cpp servers take any key
+CHECK_TIMEOUT_S = 10.0  # doctor's one-token request: a cold endpoint may take a while
 MAX_CALLS_PER_ROUND = 4  # Llama 3.1 8B on NIM makes one call at a time; this bounds a runaway
 _FAILURES = (openai.OpenAIError, OSError, ValueError)
 
@@ -69,8 +70,9 @@ class LlmOptions:
     stop: tuple[str, ...] = ()
     tools_mode: str = "native"  # native: send `tools`; prompt: only the prompt's text form
     max_tool_rounds: int = 3  # tool rounds per turn; the model then must speak
-    first_token_timeout: float = 10.0  # seconds from request to the first streamed chunk
-    chunk_timeout: float = 10.0  # seconds allowed between two chunks
+    # A caller waits in silence meanwhile: past these the call falls back (agents/fallback.py).
+    first_token_timeout: float = 2.0  # seconds from request to the first streamed chunk
+    chunk_timeout: float = 3.0  # seconds allowed between two chunks
     max_retries: int = 1  # the SDK's own retries of a failed request (within the timeout)
     extra_body: Mapping[str, Any] = field(default_factory=dict)  # e.g. NIM's nvext
 
@@ -300,7 +302,7 @@ class LlmAgent:
         """One real one-token completion: proves the endpoint, the key and the model name."""
         started = time.perf_counter()
         try:
-            async with asyncio.timeout(self.options.first_token_timeout):
+            async with asyncio.timeout(max(self.options.first_token_timeout, CHECK_TIMEOUT_S)):
                 await self._client.chat.completions.create(
                     model=self.options.model,
                     messages=[{"role": "user", "content": "Say OK."}],
