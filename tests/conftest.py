@@ -19,6 +19,7 @@ from voxline.bot import Bot, load_bot
 from voxline.call import CallServices
 from voxline.config import Settings, load_settings
 from voxline.records_sqlite import SqliteRecords
+from voxline.server import server_config
 
 ROOT = Path(__file__).resolve().parents[1]
 PIZZA = ROOT / "bots" / "pizza"
@@ -78,7 +79,7 @@ def serve_in_thread(app, settings: Settings) -> Iterator[tuple[str, asyncio.Abst
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", ws_max_size=2**20)
+    config = server_config(app, settings, log_level="warning")  # production's limits
     server = uvicorn.Server(config)
     loop = asyncio.new_event_loop()
 

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 
 from fastapi import FastAPI, Request, WebSocket
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 
 from voxline.bot import Bot
@@ -26,12 +27,14 @@ from voxline.pages import pages_router
 from voxline.plugin_server import plugin_router
 from voxline.recording import Recordings, keep_purging, recordings_dir
 from voxline.records import open_records
+from voxline.security import ApiKeyMiddleware, BodyLimitMiddleware, twilio_upgrade_valid
 from voxline.services import agent_kind, build_agent_factory, build_services
 from voxline.tools import ToolBox
 from voxline.tracing import turn_spans
 from voxline.transports import twilio
 from voxline.transports.browser_ws import talk_router
-from voxline.transports.twilio_ws import serve_twilio
+from voxline.transports.twilio_rest import hangup_from_settings
+from voxline.transports.twilio_ws import serve_busy, serve_twilio
 
 log = logging.getLogger("voxline.app")
 BUSY_MESSAGE = "Sorry, all our lines are busy right now. Please call again in a few minutes."
@@ -45,6 +48,7 @@ class AppState:
     error: str = ""
     draining: bool = False
     calls: dict[str, Call] = field(default_factory=dict)
+    streams: int = 0  # open media streams, counted before their start frame arrives
 
 
 def has_knowledge_base(bot: Bot) -> bool:
@@ -92,8 +96,25 @@ def create_app(settings: Settings, bot: Bot, services: CallServices | None = Non
             if services is None:  # close only the store this app opened
                 await records.close()
 
-    app = FastAPI(title="Voxline", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="Voxline", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.voxline = state
+    # Request bodies are bounded; the KB upload has its own limit (plus multipart overhead).
+    uploads = (
+        {"/kb/": KbConfig.for_bot(settings, bot).upload_max_bytes + 64 * 1024}
+        if has_knowledge_base(bot)
+        else {}
+    )
+    app.add_middleware(BodyLimitMiddleware, default=settings.max_body_bytes, limits=uploads)
+    if settings.api_key:
+        app.add_middleware(ApiKeyMiddleware, key=str(settings.api_key))
+    if settings.cors_origins:  # outermost, so preflight requests are answered without a key
+        origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+        app.add_middleware(
+            CORSMiddleware, allow_origins=origins, allow_methods=["*"], allow_headers=["*"]
+        )
+    hang_up = hangup_from_settings(settings)
     # The bot is also an ACE-compatible plugin: POST /{bot folder}/chat and /event.
     app.include_router(
         plugin_router(
@@ -159,9 +180,22 @@ def create_app(settings: Settings, bot: Bot, services: CallServices | None = Non
 
     @app.websocket("/ws")
     async def media_stream(ws: WebSocket) -> None:
-        if state.services is None or state.draining:
+        if settings.twilio_auth_token:
+            url = str(ws.url)
+            if not twilio_upgrade_valid(settings.twilio_auth_token, url, ws.headers):
+                log.warning("rejected /ws: bad or missing X-Twilio-Signature")
+                await ws.close(code=1008)  # policy violation, before accepting: HTTP 403
+                return
+        if state.services is None:
             await ws.close(code=1013)  # try again later
             return
-        await serve_twilio(ws, state.services, state.calls)
+        state.streams += 1
+        try:
+            if state.draining or state.streams > settings.max_calls:
+                await serve_busy(ws, state.services, BUSY_MESSAGE, hang_up)
+            else:
+                await serve_twilio(ws, state.services, state.calls, hang_up)
+        finally:
+            state.streams -= 1
 
     return app

@@ -27,14 +27,12 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from voxline.app import create_app
     from voxline.bot import load_bot
+    from voxline.server import run
 
     settings = _settings(args)
-    app = create_app(settings, load_bot(settings.bot))
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level.lower())
+    run(create_app(settings, load_bot(settings.bot)), settings, log_level=args.log_level.lower())
     return 0
 
 

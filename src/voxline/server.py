@@ -23,7 +23,7 @@ from voxline.app import AppState
 from voxline.config import Settings
 
 log = logging.getLogger("voxline.server")
-GOODBYE = "I'm sorry, I have to end our call now. Please call back in a minute. Goodbye!"
+GOODBYE = "Sorry, we have to end the call now. Please call back. Goodbye!"
 GOODBYE_S = 8.0  # time left for the goodbye before the drain deadline
 CLOSE_S = 5.0  # after the deadline, for ended calls to write their records and close
 
@@ -46,7 +46,7 @@ async def drain_calls(
     """Refuse new calls, let live ones finish for ``within`` seconds, then end them."""
     state.draining = True
     deadline = clock() + within
-    goodbye_at = deadline - min(GOODBYE_S, within / 3)
+    goodbye_at = deadline - min(GOODBYE_S, within / 2)
     log.warning("draining: %d live call(s), up to %.0f s", len(state.calls), within)
     await _streams_closed(state, goodbye_at, clock)
     for call in list(state.calls.values()):

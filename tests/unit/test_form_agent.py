@@ -157,3 +157,17 @@ def test_extractor_prefers_the_slot_that_was_asked(pizza_bot):
     ex = SlotExtractor(slots_from_schema(tool.parameters), {"medium": ["regular"]})
     assert ex.extract("regular", focus="size").set == {"size": "medium"}
     assert ex.extract("regular", focus="crust").set == {"crust": "regular"}
+
+
+@pytest.mark.parametrize("said", ["goodbye", "that's all", "bye"])
+async def test_the_caller_saying_goodbye_ends_the_call(pizza_bot, records, said):
+    c = Conversation(pizza_bot, records)
+    assert (await c.say(said)).endswith("Goodbye!") and c.ended
+
+
+async def test_goodbye_mid_order_ends_the_call_but_a_no_thanks_answer_does_not(pizza_bot, records):
+    c = Conversation(pizza_bot, records)
+    await c.say("a large pizza")
+    assert "no thanks" not in await c.say("no thanks") and not c.ended  # to "which toppings?"
+    assert (await c.say("okay bye")).endswith("Goodbye!") and c.ended
+    assert await c.orders() == []

@@ -29,6 +29,7 @@ _DONE = re.compile(
     r"\b(bye|goodbye|good bye|that's all|that is all|that's it|nothing else|no thanks"
     r"|no thank you|i'm good|i'm done)\b"
 )
+_BYE = re.compile(r"\b(bye|goodbye|good bye|bye bye|hang up)\b")  # ends the call mid-order too
 _RESTART = re.compile(r"\b(start over|cancel|forget it|scratch that|never mind|nevermind)\b")
 _NONE = re.compile(r"\b(no toppings|none|nothing|plain|just cheese|just the cheese)\b")
 _MENU = re.compile(r"\b(what|which|options|menu|choices|do you have|kinds|list)\b")
@@ -149,7 +150,7 @@ class FormAgent:
             yield _say("Thanks for calling, enjoy your pizza! Goodbye.")
             yield EndCall("caller is done")
             return
-        if _DONE.search(said) and not changed and not st.values:
+        if _DONE.search(said) and not changed and (not st.values or _BYE.search(said)):
             yield _say("Thanks for calling. Goodbye!")
             yield EndCall("caller said goodbye")
             return

@@ -42,13 +42,20 @@ class TwilioStream:
         self.bad_frames = 0
 
     async def send_audio(self, pcm: bytes) -> None:
-        await self.ws.send_text(media_message(self.stream_sid or "", pcm_to_ulaw(pcm)))
+        await self._send(media_message(self.stream_sid or "", pcm_to_ulaw(pcm)))
 
     async def send_mark(self, name: str) -> None:
-        await self.ws.send_text(mark_message(self.stream_sid or "", name))
+        await self._send(mark_message(self.stream_sid or "", name))
 
     async def send_clear(self) -> None:
-        await self.ws.send_text(clear_message(self.stream_sid or ""))
+        await self._send(clear_message(self.stream_sid or ""))
+
+    async def _send(self, text: str) -> None:
+        """A send on a closed socket is the caller hanging up: ``ConnectionError``."""
+        try:
+            await self.ws.send_text(text)
+        except (WebSocketDisconnect, RuntimeError) as exc:
+            raise ConnectionError("the media stream is closed") from exc
 
     async def events(self) -> AsyncIterator[TransportEvent]:
         """Transport events until the stream stops or the socket closes."""
