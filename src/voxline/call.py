@@ -342,8 +342,11 @@ class Call:
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self._think(reply, text, segments))
                 await self._speak(reply, segments)
-        except Exception:
-            log.exception("call %s: reply %d failed", self.call_id, reply.id)
+        except Exception as exc:
+            if _line_closed(exc):  # the caller hung up while the bot spoke
+                log.info("call %s: reply %d stopped, the line is closed", self.call_id, reply.id)
+            else:
+                log.exception("call %s: reply %d failed", self.call_id, reply.id)
         finally:
             if self.reply is reply:
                 self.turns.on_reply_done(self.clock())
@@ -470,3 +473,10 @@ class Call:
             await self.s.records.add_turn(
                 self.call_id, "assistant", " ".join(reply.heard), interrupted, {}
             )
+
+
+def _line_closed(exc: BaseException) -> bool:
+    """Whether every error in ``exc`` (a task group's too) is the transport having closed."""
+    if isinstance(exc, BaseExceptionGroup):
+        return exc.split(ConnectionError)[1] is None
+    return isinstance(exc, ConnectionError)
