@@ -17,6 +17,7 @@ from voxline.transports.browser_ws import (
     BrowserStream,
     ProtocolError,
     note_message,
+    origin_allowed,
     parse_message,
 )
 
@@ -90,3 +91,15 @@ async def test_a_page_that_does_not_keep_up_loses_notes_but_never_blocks_the_cal
     stream.observe(BotAudio(b"\0\0", 16000, 1.0))  # not shown: not queued, not dropped
     assert stream.dropped_notes == 25
     assert not stream.finish_notes()  # full: the sender is cancelled instead
+
+
+def test_only_this_servers_pages_and_listed_origins_may_open_the_socket():
+    assert origin_allowed(None, "localhost:8000")  # not a browser
+    assert origin_allowed("http://localhost:8000", "localhost:8000")
+    assert origin_allowed("https://voice.example.com", "voice.example.com")
+    assert not origin_allowed("https://evil.example", "localhost:8000")
+    assert not origin_allowed("http://localhost:8001", "localhost:8000")
+    assert not origin_allowed("null", "localhost:8000")
+    listed = "https://app.example.com, https://ops.example.com"
+    assert origin_allowed("https://ops.example.com", "localhost:8000", listed)
+    assert not origin_allowed("https://evil.example", "localhost:8000", listed)

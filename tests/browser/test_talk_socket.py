@@ -72,3 +72,10 @@ async def test_a_call_over_the_limit_is_told_the_lines_are_busy(talk_server):
         for ws in (first, second):
             await ws.send(json.dumps({"type": "stop"}))
             assert (await next_json(ws, "ended"))["reason"] == "caller hung up"
+
+
+async def test_another_site_cannot_open_the_talk_socket(talk_server):
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        async with websockets.connect(talk_server.ws_url, origin="https://evil.example"):
+            pass
+    assert refused.value.response.status_code == 403

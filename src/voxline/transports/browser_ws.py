@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import orjson
 from fastapi import APIRouter
@@ -274,12 +275,28 @@ async def _close(ws: WebSocket, code: int = 1000) -> None:
             await ws.close(code=code)
 
 
+def origin_allowed(origin: str | None, host: str | None, allowed: str = "") -> bool:
+    """A browser says which page opened the socket: this server's own, or one listed in
+    ``VOXLINE_CORS_ORIGINS``. Any other site could otherwise start calls from a visitor's
+    browser (cross-site WebSocket hijacking). Clients that are not browsers send no origin."""
+    if origin is None:
+        return True
+    if urlsplit(origin).netloc == (host or "").lower():
+        return True
+    return origin in {o.strip() for o in allowed.split(",") if o.strip()}
+
+
 def talk_router(lines: Lines) -> APIRouter:
     """The talk page's WebSocket, ``/talk/ws``."""
     router = APIRouter()
 
     @router.websocket("/talk/ws")
     async def talk(ws: WebSocket) -> None:
+        origin = ws.headers.get("origin")
+        if not origin_allowed(origin, ws.headers.get("host"), lines.settings.cors_origins):
+            log.warning("talk page: refused a socket opened by %s", origin[:100] if origin else "")
+            await ws.close(code=1008)  # before accepting: HTTP 403
+            return
         if lines.services is None:
             await ws.close(code=1013)  # still loading: try again later
             return

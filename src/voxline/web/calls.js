@@ -53,7 +53,7 @@ async function loadList() {
         el("td", {}, duration(call.duration)),
         el("td", {}, LINES[call.transport] ?? call.transport ?? ""),
         el("td", {}, call.outcome ?? ""),
-        el("td", { class: "muted" }, cut(call.id, 14)),
+        el("td", { class: "muted id" }, cut(call.id, 14)),
       );
       row.onclick = () => {
         location.hash = encodeURIComponent(call.id);
