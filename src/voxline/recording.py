@@ -221,7 +221,10 @@ class Recordings:
 
     def _watch(self, recorder: CallRecorder) -> None:
         self.live[recorder.path] = recorder
-        loop = asyncio.get_running_loop()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop to sweep on: stop() or close_all() writes it out
+            return
         sweeper = self._sweeper
         if sweeper is None or sweeper.done() or sweeper.get_loop() is not loop:
             self._sweeper = loop.create_task(self._sweep(), name="recordings-sweeper")

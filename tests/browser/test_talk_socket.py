@@ -3,9 +3,13 @@
 import asyncio
 import contextlib
 import json
+import wave
 
+import numpy as np
 import pytest
 import websockets
+
+from voxline.recording import recordings_dir
 
 pytestmark = pytest.mark.e2e
 WAIT_S = 30.0  # the embedded voice on a busy 2-core machine
@@ -51,6 +55,19 @@ async def test_a_call_from_the_talk_socket_greets_and_hangs_up(talk_server):
     record = await asyncio.to_thread(talk_server.ended, call_id)
     assert record["transport"] == "browser" and record["outcome"] == "hung up"
     assert record["parameters"] == {"page": "test"}
+    # The recording: the greeting on the bot's side once the quiet call has been written out.
+    sent = sum(map(len, audio)) // 2
+    path = recordings_dir(talk_server.settings) / f"{call_id}.wav"
+    for _ in range(150):
+        if path.exists() and path.stat().st_size - 44 >= 4 * sent:
+            break
+        await asyncio.sleep(0.1)
+    with wave.open(str(path)) as w:
+        assert (w.getnchannels(), w.getframerate()) == (2, 16000)
+        both = np.frombuffer(w.readframes(w.getnframes()), "<i2").reshape(-1, 2)
+    caller, bot = np.abs(both.astype(np.int32)).sum(axis=0)
+    assert caller == 0 and bot > 0  # the caller sent silence; the bot spoke
+    assert (both[:, 1] != 0).sum() > 0.8 * sent
 
 
 async def test_a_call_over_the_limit_is_told_the_lines_are_busy(talk_server):

@@ -152,6 +152,11 @@ async function start() {
   say("Starting the microphone…");
   replies.clear();
   $("chat").replaceChildren();
+  if (!window.isSecureContext || !navigator.mediaDevices) {
+    say("The microphone needs a secure page: open it over https, or as http://localhost.", true);
+    button.disabled = false;
+    return;
+  }
   let ctx;
   let mic;
   try {
