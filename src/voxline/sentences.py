@@ -2,7 +2,8 @@
 
 Synthesis can only start on text that will not change. Waiting for the whole first sentence
 costs ~140 ms per reply with a streaming LLM, so the first segment ends at the first clause
-boundary (or after a handful of words); later segments are sentences, which sound better.
+boundary, even after one word ("Sure," "Okay,": replies often open so, and a pause follows
+anyway), or after a handful of words; later segments are sentences, which sound better.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def sentence_ends(text: str) -> list[int]:
 
 
 class SentenceSplitter:
-    def __init__(self, first_clause_words: int = 2, first_max_words: int = 8, max_words: int = 30):
+    def __init__(self, first_clause_words: int = 1, first_max_words: int = 8, max_words: int = 30):
         self.first_clause_words = first_clause_words
         self.first_max_words = first_max_words
         self.max_words = max_words

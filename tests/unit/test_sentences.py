@@ -48,3 +48,35 @@ def test_long_sentences_break_at_a_clause():
     segments = stream("Ok. " + words + ".")
     assert all(len(s.split()) <= 31 for s in segments)
     assert " ".join(segments).split() == ("Ok. " + words + ".").split()
+
+
+def test_a_one_word_opening_clause_goes_alone():
+    # "Sure," as its own segment: TTS starts 4 tokens earlier than on "Sure, a large pepperoni."
+    assert stream("Sure, a large pepperoni. Which crust would you like?", step=4) == [
+        "Sure,",
+        "a large pepperoni.",
+        "Which crust would you like?",
+    ]
+
+
+def test_the_first_clause_waits_for_the_space_after_its_comma():
+    s = SentenceSplitter()
+    assert s.push("Okay,") == []  # "Okay,000" would not be a clause
+    assert s.push(" one") == ["Okay,"]
+
+
+def test_commas_inside_numbers_are_not_clause_ends():
+    assert stream("It has 1,200 calories, roughly. Anything else?") == [
+        "It has 1,200 calories,",
+        "roughly.",
+        "Anything else?",
+    ]
+
+
+def test_only_the_first_segment_is_cut_at_a_clause():
+    segments = stream("Right, so that is a large, thin crust, with ham. Anything else, sir?")
+    assert segments == [
+        "Right,",
+        "so that is a large, thin crust, with ham.",
+        "Anything else, sir?",
+    ]
