@@ -128,16 +128,23 @@ class BrowserStream:
         self._notes: asyncio.Queue[str | None] = asyncio.Queue(NOTES_MAX)
 
     async def send_audio(self, pcm: bytes) -> None:
-        await self.ws.send_bytes(pcm)
+        try:
+            await self.ws.send_bytes(pcm)
+        except (WebSocketDisconnect, RuntimeError) as exc:
+            raise ConnectionError("the talk page is gone") from exc
 
     async def send_mark(self, name: str) -> None:
-        await self.ws.send_text(_dumps({"type": "mark", "name": name}))
+        await self.send({"type": "mark", "name": name})
 
     async def send_clear(self) -> None:
-        await self.ws.send_text('{"type":"clear"}')
+        await self.send({"type": "clear"})
 
     async def send(self, msg: dict[str, Any]) -> None:
-        await self.ws.send_text(_dumps(msg))
+        """A send on a closed socket is the caller hanging up: ``ConnectionError``."""
+        try:
+            await self.ws.send_text(_dumps(msg))
+        except (WebSocketDisconnect, RuntimeError) as exc:
+            raise ConnectionError("the talk page is gone") from exc
 
     def observe(self, note: CallNote) -> None:
         """The call's observer: queue what the page shows, never wait for the page."""
@@ -234,7 +241,7 @@ async def serve_browser(ws: WebSocket, lines: Lines) -> None:
         return
     services = lines.services
     if services is None or lines.draining or len(lines.calls) >= lines.settings.max_calls:
-        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        with contextlib.suppress(ConnectionError):
             await stream.send({"type": "busy", "message": BUSY_MESSAGE})
         await _close(ws, code=1013)
         return
@@ -247,7 +254,8 @@ async def serve_browser(ws: WebSocket, lines: Lines) -> None:
         await services.records.start_call(
             call_id, call_id, services.bot.name, "browser", start.parameters
         )
-        await stream.send({"type": "started", "call_id": call_id, "bot": services.bot.name})
+        with contextlib.suppress(ConnectionError):  # gone already: the events say so next
+            await stream.send({"type": "started", "call_id": call_id, "bot": services.bot.name})
         sender = asyncio.create_task(stream.send_notes(), name=f"{call_id}-notes")
         try:
             await call.run(events)
@@ -262,7 +270,7 @@ async def serve_browser(ws: WebSocket, lines: Lines) -> None:
         lines.calls.pop(call_id, None)
         await services.records.end_call(call_id, call.outcome)
         log.info("call %s: ended (%s, %s)", call_id, call.end_reason, call.outcome)
-        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        with contextlib.suppress(ConnectionError):
             if ws.application_state == WebSocketState.CONNECTED:
                 await stream.send({"type": "ended", "reason": call.end_reason,
                                    "outcome": call.outcome})  # fmt: skip
