@@ -81,7 +81,14 @@ def test_fuzzed_streams_leave_the_server_and_a_live_call_untouched(
         caller = SimulatedCaller(server.ws_url, lines, idle_s=2.0)
         healthy = caller.result
         outcome: list = []
-        thread = threading.Thread(target=lambda: outcome.append(asyncio.run(caller.run())))
+
+        def call() -> None:
+            try:
+                outcome.append(asyncio.run(caller.run()))
+            except Exception as exc:  # reported by the assertion below
+                outcome.append(exc)
+
+        thread = threading.Thread(target=call)
         thread.start()
         for _ in range(100):
             if healthy.call_sid in stack.state.calls:
@@ -128,7 +135,7 @@ def test_fuzzed_streams_leave_the_server_and_a_live_call_untouched(
             conn.close()
         assert httpx.get(f"{server.url}/health").json()["status"] == "ok"
         thread.join(120)
-        assert outcome, "the healthy call did not finish"
+        assert outcome and not isinstance(outcome[0], Exception), outcome
         print(f"fuzz: {sent} frames on {opened} connections in {fuzz_s:.1f} s")
         assert sent >= 10_000
 
