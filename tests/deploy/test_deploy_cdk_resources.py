@@ -112,7 +112,7 @@ def test_container_env_points_at_private_nims(of_type) -> None:
     assert env["VOXLINE_LLM_MODEL"] == "meta/llama-3.1-8b-instruct"
     assert voxline["Command"][:1] == ["serve"] and "bots/pizza" in voxline["Command"]
     assert voxline["StopTimeout"] == 120
-    assert int(env["VOXLINE_DRAIN_SECONDS"]) < voxline["StopTimeout"]
+    assert int(env["VOXLINE_DRAIN_S"]) < voxline["StopTimeout"]
 
 
 def test_scaling_on_cpu_and_active_calls(of_type) -> None:

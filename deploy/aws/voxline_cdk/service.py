@@ -52,7 +52,7 @@ def server_environment(config: DeployConfig, nim_host: str) -> dict[str, str]:
         "OPENAI_API_KEY": "unused-self-hosted-nim",
         "VOXLINE_PORT": str(VOXLINE_PORT),
         "VOXLINE_MAX_CALLS": str(config.max_calls_per_task),
-        "VOXLINE_DRAIN_SECONDS": str(STOP_TIMEOUT_S - 10),
+        "VOXLINE_DRAIN_S": str(STOP_TIMEOUT_S - 10),
     }
     env.update(config.extra_env)
     return env
