@@ -91,3 +91,26 @@ async def test_a_pause_between_replies_is_not_an_underrun_but_a_gap_inside_one_i
     clock.now += 1.0  # synthesis stalled mid-reply
     await playout.play("c", chunks(1600))
     assert playout.underruns == 1
+
+
+async def test_pacing_holds_over_ten_minutes_with_late_wakeups():
+    """The schedule is absolute (audio sent since the run began), so sleeps that wake late
+    never add up: after 10 minutes the lead is still the lead, with no underrun."""
+    clock = VirtualClock()
+    lateness = iter([0.0, 0.004, 0.013, 0.001, 0.009] * 100_000)
+
+    async def late_sleep(seconds: float) -> None:
+        await clock.sleep(seconds + next(lateness))
+
+    out = Recorder(clock)
+    playout = Playout(out, clock, lambda _: None, lambda _: None, 0.2, late_sleep)
+    minutes = 10
+    await playout.play("long", chunks(*[16_000] * 60 * minutes))  # 1 s chunks
+    media = [t for t, kind, _ in out.sent if kind == "media"]
+    assert len(media) == 50 * 60 * minutes
+    for i, t in enumerate(media):
+        played = i * 0.02  # where the far end's playback is when frame i is due
+        assert played - 0.2 - 0.014 <= t <= played + 1e-6  # within the lead, never late
+    assert playout.underruns == 0
+    last_due = 60 * minutes - 0.02  # the last frame is sent up to the lead before it plays
+    assert last_due - 0.2 <= clock.now <= last_due - 0.2 + 0.014
