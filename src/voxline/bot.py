@@ -39,7 +39,9 @@ class TurnSettings:
     hold_playback_until_confirmed: bool = False
     barge_in_min_ms: int = 200  # caller speech needed before a barge-in is considered
     pause_on_speech: bool = True  # silence the bot at speech onset, resume if it was a filler
-    resume_after_s: float = 1.0  # resume when speech that paused the bot brought no words
+    # Resume when speech that paused the bot brought no words: longer than the embedded
+    # recognizer's final (800 ms of silence + transcription) takes on a busy machine.
+    resume_after_s: float = 1.5
     filler_words: tuple[str, ...] = ACE_FILLERS + BACKCHANNELS
     include_words: tuple[str, ...] = ("hi", "no")
     min_chars: int = 3

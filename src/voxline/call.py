@@ -24,6 +24,7 @@ from voxline.events import (
     BotAudio,
     BotSaid,
     BotStopped,
+    CallEnded,
     CallerAudio,
     CallNote,
     CallStop,
@@ -175,6 +176,7 @@ class Call:
             if self.reply:
                 await self._finish_reply(self.reply, self.reply.outcome or "hung up")
             await asyncio.gather(*self._writes)
+            self._note(CallEnded(self.end_reason, self.outcome))
 
     def end(self, reason: str, goodbye: str = "") -> None:
         """End the call from outside (the server is shutting down). With ``goodbye`` the bot
@@ -298,8 +300,8 @@ class Call:
     def _stopped_bot(self, onset: float, how: str) -> None:
         """Time from the caller's speech onset to the clear that silenced the bot."""
         took = self.clock() - onset
-        if self.reply:
-            self.reply.timings["barge_in"] = took
+        if self.reply:  # a pause's clear is what the caller heard, not a later interrupt's
+            self.reply.timings.setdefault("barge_in", took)
         self._note(BotStopped(self.reply.id if self.reply else 0, how, took))
         log.info("call %s: %s, clear %.0f ms after speech onset", self.call_id, how, 1000 * took)
 

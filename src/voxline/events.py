@@ -174,6 +174,14 @@ class TurnEnded:
 
 
 @dataclass(frozen=True, slots=True)
+class CallEnded:
+    """The call is over and its tasks are done: nothing more will be noted."""
+
+    reason: str
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
 class BackendFailed:
     """A model backend failed during the call (``stage``: asr, tts or agent)."""
 
@@ -191,4 +199,5 @@ CallNote = (
     | BotStopped
     | TurnEnded
     | BackendFailed
+    | CallEnded
 )

@@ -7,9 +7,8 @@ worker thread. A frame costs one memory copy on the event loop; a live call hold
 hundred KB. The bot's frames go out a little ahead of playback, so a barge-in's clear drops
 the bot audio placed after the clear: the recording keeps what the caller actually heard.
 
-There is no "call ended" note: a recorder whose call has gone quiet for a few seconds is
-flushed to the end and forgotten (it comes back if the call speaks again). Old recordings are
-deleted with their records after ``VOXLINE_RETENTION_DAYS``.
+The call's end note writes out the rest. Old recordings are deleted with their records after
+``VOXLINE_RETENTION_DAYS``.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voxline.audio import interleave, resample
-from voxline.events import BotAudio, BotStopped, CallerAudio, CallNote
+from voxline.events import BotAudio, BotStopped, CallEnded, CallerAudio, CallNote
 
 if TYPE_CHECKING:
     from voxline.call import Call
@@ -38,7 +37,6 @@ SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}\Z")
 CALLER, BOT = 0, 1
 HOLD_S = 2.0  # audio kept in memory this long, so late frames and a clear can still land
 WRITE_S = 1.0  # written out in pieces of at least this much
-IDLE_S = 3.0  # a call silent on both sides this long is flushed to the end and forgotten
 DAY_S = 86400.0
 
 
@@ -141,17 +139,15 @@ class CallRecorder:
         rate: int,
         clock: Callable[[], float],
         submit: Callable[..., Future],
-        on_wake: Callable[[CallRecorder], None] = lambda rec: None,
+        on_end: Callable[[CallRecorder], None] = lambda rec: None,
     ) -> None:
         self.path = path
         self.rate = rate
         self.clock = clock
         self.timeline = StereoTimeline(rate)
         self.t0 = clock()
-        self.last = self.t0  # when the last audio arrived
-        self.closed = False
         self._submit = submit
-        self._on_wake = on_wake
+        self._on_end = on_end
         self._created = False
         self._hold = int(HOLD_S * rate)
         self._write = int(WRITE_S * rate)
@@ -164,6 +160,9 @@ class CallRecorder:
             self._put(BOT, note)
         elif kind is BotStopped:  # the clear: the far end drops what it had not played yet
             self.timeline.cut(BOT, self._sample(self.clock()))
+        elif kind is CallEnded:
+            self.close()
+            self._on_end(self)
 
     def _sample(self, t: float) -> int:
         return round((t - self.t0) * self.rate)
@@ -173,11 +172,7 @@ class CallRecorder:
         # up); both sides have the same rate on every transport so far, so this is rare.
         pcm = note.pcm if note.rate == self.rate else resample(note.pcm, note.rate, self.rate)
         self.timeline.put(side, pcm, self._sample(note.t))
-        self.last = now = self.clock()
-        if self.closed:
-            self.closed = False
-            self._on_wake(self)
-        horizon = self._sample(now) - self._hold
+        horizon = self._sample(self.clock()) - self._hold
         if horizon - self.timeline.base >= self._write:
             self._flush(horizon)
 
@@ -193,21 +188,18 @@ class CallRecorder:
             log.error("recording %s: write failed: %r", self.path.name, exc)
 
     def close(self) -> None:
-        """Write out everything placed so far (the recorder may still wake up later)."""
+        """Write out everything placed so far."""
         self._flush(self.timeline.end)
-        self.closed = True
 
 
 class Recordings:
     """The recordings folder and its live recorders: ``CallServices.observers`` calls it once
     per call. The writes of every call go through one worker thread, in order."""
 
-    def __init__(self, folder: Path, idle_s: float = IDLE_S) -> None:
+    def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.idle_s = idle_s
         self.live: dict[Path, CallRecorder] = {}
         self._io = ThreadPoolExecutor(1, thread_name_prefix="recordings")
-        self._sweeper: asyncio.Task | None = None
 
     def __call__(self, call: Call) -> CallRecorder | None:
         path = recording_path(self.folder, call.call_id)
@@ -215,50 +207,22 @@ class Recordings:
             log.warning("call %r: not recorded (the id is not a safe file name)", call.call_id)
             return None
         self.folder.mkdir(parents=True, exist_ok=True)
-        recorder = CallRecorder(path, call.fmt.rate, call.clock, self._io.submit, self._watch)
-        self._watch(recorder)
+        recorder = CallRecorder(path, call.fmt.rate, call.clock, self._io.submit, self._ended)
+        self.live[path] = recorder
         return recorder
 
-    def _watch(self, recorder: CallRecorder) -> None:
-        self.live[recorder.path] = recorder
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # no loop to sweep on: stop() or close_all() writes it out
-            return
-        sweeper = self._sweeper
-        if sweeper is None or sweeper.done() or sweeper.get_loop() is not loop:
-            self._sweeper = loop.create_task(self._sweep(), name="recordings-sweeper")
-
-    async def _sweep(self) -> None:
-        """Close the recorders of calls gone quiet; runs only while some are live."""
-        try:
-            while self.live:
-                await asyncio.sleep(min(1.0, self.idle_s / 2))
-                for path, rec in list(self.live.items()):
-                    if rec.clock() - rec.last >= self.idle_s:
-                        rec.close()
-                        del self.live[path]
-        finally:
-            self.close_all()
-
-    def close_all(self) -> None:
-        for rec in self.live.values():
-            rec.close()
-        self.live.clear()
+    def _ended(self, recorder: CallRecorder) -> None:
+        self.live.pop(recorder.path, None)
 
     async def written(self) -> None:
         """Wait until every write handed over so far is on disk."""
         await asyncio.wrap_future(self._io.submit(lambda: None))
 
     async def stop(self) -> None:
-        """Write out every live recording and stop sweeping (the server is going down); a
-        later call starts again."""
-        sweeper = self._sweeper
-        if sweeper and not sweeper.done() and sweeper.get_loop() is asyncio.get_running_loop():
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
-        self.close_all()
+        """Write out every live recording (the server is going down)."""
+        for rec in self.live.values():
+            rec.close()
+        self.live.clear()
         await self.written()
 
 
