@@ -167,10 +167,13 @@ class SimulatedCaller:
             # The next line: a barge-in line once the bot has talked long enough, any other
             # once the bot has answered and gone quiet.
             answered = bool(self._turn.audio)
+            # Quiet: nothing played for idle_s and nothing waits to play (a reply slower than
+            # idle_s arrives after a silence that must not count).
+            quiet = answered and idle >= self.idle_s and not self._playback
             if not speaking and pending:
                 line = pending[0]
                 barge = line.barge_after is not None and heard_s >= line.barge_after
-                quiet = line.barge_after is None and answered and idle >= self.idle_s
+                quiet = quiet and line.barge_after is None
                 waited = now - (self._line_end or started) > self.first_reply_timeout_s
                 if barge or quiet or (waited and not self._turn.audio):
                     pending.popleft()
@@ -178,7 +181,7 @@ class SimulatedCaller:
                     speaking += bytes([ULAW_SILENCE]) * (-len(speaking) % FRAME)
             elif not speaking and not pending:
                 waited = now - (self._line_end or started) > self.first_reply_timeout_s
-                if (answered and idle >= self.idle_s) or waited:
+                if quiet or waited:
                     break
             chunk += 1
             if speaking:
