@@ -125,6 +125,11 @@ class Call:
         self.playout = Playout(out, clock, self._on_speaking, self._on_heard, on_frame=on_frame)
         self.vad = services.vad.stream(fmt.rate) if services.vad else None
         self.tracker = VadTracker()
+        # A recognizer that endpoints by itself leaves the VAD only the speech onsets the turn
+        # taker acts on: over the bot (barge-in) and over an early reply (cancel it). Outside
+        # those the model is skipped: it was a quarter of a Riva call's CPU (bench/load.py).
+        self._vad_gated = services.recognizer.caps.endpointing
+        self._vad_on = True
         hints = RecognizerHints(
             language=self.bot.voice.language,
             phrases=self.bot.vocabulary,
@@ -229,14 +234,28 @@ class Call:
         start = end - len(audio.pcm) / (2 * self.fmt.rate)
         if self.observers:
             self._note(CallerAudio(audio.pcm, self.fmt.rate, start))
-        if self.vad is not None:
-            for prob, lag in self.vad.push(audio.pcm):
+        vad = self._vad_needed()
+        if vad:
+            for prob, lag in vad.push(audio.pcm):
                 if event := self.tracker.update(prob, end - lag):
                     if self.observers:
                         self._note(event)
                     await self._apply(self.turns.on_event(event, self.clock()))
         stamped = AudioIn(audio.pcm, audio.raw, start)
-        await self.recognition.send(stamped, self.tracker.speaking if self.vad else None)
+        await self.recognition.send(stamped, self.tracker.speaking if vad else None)
+
+    def _vad_needed(self):
+        """The VAD stream to run on this frame, or None (no VAD, or gated off)."""
+        if self.vad is None or not self._vad_gated:
+            return self.vad
+        t = self.turns
+        early = t.pending is not None and t.speculative
+        on = t.bot_speaking or t.paused or self.tracker.speaking or early
+        if on and not self._vad_on and self.s.vad is not None:
+            self.vad = self.s.vad.stream(self.fmt.rate)  # its state is of audio long gone
+            self.tracker = VadTracker()
+        self._vad_on = on
+        return self.vad if on else None
 
     async def _transcripts(self) -> None:
         async for tr in self.recognition:
