@@ -82,7 +82,7 @@ def twilio_socket(stack, headers: dict | None = None):
     return websockets.connect(f"ws://{host}/ws", additional_headers=headers, max_size=2**22)
 
 
-async def wait_for(predicate, within: float = 10.0) -> None:
+async def wait_for(predicate, within: float = 30.0) -> None:
     for _ in range(int(within / 0.05)):
         if predicate():
             return
