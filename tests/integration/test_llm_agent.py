@@ -24,6 +24,8 @@ from tests.fakes.openai_server import (
 )
 from voxline.agents.base import Turn
 from voxline.agents.llm import (
+    END_CALL,
+    GOODBYE,
     AgentUnavailable,
     LlmAgent,
     LlmOptions,
@@ -32,7 +34,7 @@ from voxline.agents.llm import (
 )
 from voxline.bot import Bot, load_bot
 from voxline.config import Secret, Settings
-from voxline.events import AgentEvent, TextDelta, ToolCall, ToolResult
+from voxline.events import AgentEvent, EndCall, TextDelta, ToolCall, ToolResult
 from voxline.history import History
 from voxline.tools import ToolBox, ToolContext
 
@@ -168,7 +170,7 @@ async def test_the_request_carries_history_tools_and_sampling(
     assert [m["role"] for m in req.messages] == ["system", "user", "assistant", "user"]
     assert req.messages[0]["content"].startswith('You sell pizza. Tools: {"name": "process_pizza')
     assert req.messages[-1]["content"] == "Pepperoni."
-    assert req.tools == [t.schema() for t in bot.tools]
+    assert req.tools == [*(t.schema() for t in bot.tools), END_CALL.schema()]
     assert req.params["tool_choice"] == "auto" and req.stream
     assert req.params["model"] == MODEL
     assert (req.params["temperature"], req.params["top_p"], req.params["max_tokens"]) == (
@@ -178,6 +180,27 @@ async def test_the_request_carries_history_tools_and_sampling(
     )
     assert "frequency_penalty" not in req.params and "stop" not in req.params
     assert req.headers["authorization"] == "Bearer test-key"
+
+
+async def test_the_model_hangs_up_with_its_goodbye(
+    openai_server: FakeOpenAI, openai_client, bot, book
+) -> None:
+    openai_server.push(native_call("end_call", {}, text="Thanks for calling, goodbye!"))
+    events = await collect(make_agent(openai_client, bot), make_turn(bot, book, said="Bye."))
+    assert speech(events) == "Thanks for calling, goodbye!"
+    assert isinstance(events[-1], EndCall)
+    assert len(openai_server.requests) == 1  # no tool round after hanging up
+    assert not any(isinstance(e, ToolResult) for e in events)
+
+
+async def test_a_silent_hang_up_still_says_goodbye_in_prompt_mode(
+    openai_server: FakeOpenAI, openai_client, bot, book
+) -> None:
+    openai_server.push(function_text("end_call", {}))
+    agent = make_agent(openai_client, bot, tools_mode="prompt")
+    events = await collect(agent, make_turn(bot, book, said="That's all, bye."))
+    assert speech(events) == GOODBYE and isinstance(events[-1], EndCall)
+    assert '"name": "end_call"' in openai_server.requests[0].messages[0]["content"]
 
 
 @pytest.mark.parametrize(

@@ -36,8 +36,8 @@ from openai import AsyncOpenAI
 
 from voxline.agents.base import Turn
 from voxline.agents.tool_markup import MarkupFilter, ParsedCall, ToolCallAssembler
-from voxline.events import AgentEvent, TextDelta, ToolCall, ToolResult
-from voxline.tools import ToolBox
+from voxline.events import AgentEvent, EndCall, TextDelta, ToolCall, ToolResult
+from voxline.tools import Tool, ToolBox, ToolContext
 
 if TYPE_CHECKING:
     from voxline.bot import Bot
@@ -104,6 +104,25 @@ class LlmOptions:
         return cls(**{**values, **{k: v for k, v in over.items() if v is not None}})
 
 
+def _end_call(ctx: ToolContext) -> str:
+    return "the call ends after your goodbye"
+
+
+# Offered to the model beside the bot's tools: a voice call needs a way to hang up.
+END_CALL = Tool(
+    "end_call",
+    "Hang up the phone call. Call it together with your goodbye, once the caller has said "
+    "they are done or has nothing more to ask.",
+    {"type": "object", "properties": {}},
+    _end_call,
+)
+GOODBYE = "Goodbye!"
+
+
+def with_end_call(tools: ToolBox) -> ToolBox:
+    return ToolBox([*tools, END_CALL])
+
+
 def tool_json(tools: ToolBox) -> str:
     """The tools as the Llama 3.1 custom-tool prompt shows them: one function object a line."""
     return "\n".join(json.dumps(schema["function"]) for schema in tools.schemas())
@@ -157,6 +176,7 @@ class LlmAgent:
 
     async def reply(self, turn: Turn) -> AsyncIterator[AgentEvent]:
         spoken_before: dict[str, str] = {}  # tool call id -> what was said just before it
+        spoke = False
         rounds = max(0, self.options.max_tool_rounds)
         for round_no in range(rounds + 1):
             may_call = round_no < rounds
@@ -166,6 +186,7 @@ class LlmAgent:
                 try:
                     async with aclosing(self._stream(params, found)) as deltas:
                         async for delta in deltas:
+                            spoke = True
                             yield delta
                     break
                 except _ToolsRejected as exc:  # raised before any output: ask again
@@ -180,6 +201,11 @@ class LlmAgent:
                 log.warning("llm: still calling tools after %d rounds: %s", rounds, names)
                 return
             said = "".join(found.spoken).strip()
+            if any(c.name == END_CALL.name for c in calls):
+                if not spoke:
+                    yield TextDelta(GOODBYE)
+                yield EndCall("the model hung up")
+                return
             for parsed in calls[:MAX_CALLS_PER_ROUND]:
                 call = ToolCall(parsed.name, parsed.arguments, parsed.id or _new_id())
                 yield call
@@ -205,13 +231,12 @@ class LlmAgent:
 
     def _messages(self, turn: Turn, spoken_before: Mapping[str, str]) -> list[dict[str, Any]]:
         messages = turn.history.messages()
+        tools = with_end_call(turn.tools)
         if messages and messages[0]["role"] == "system":
-            system = render_prompt(messages[0]["content"] or "", turn.tools)
+            system = render_prompt(messages[0]["content"] or "", tools)
             messages[0] = {"role": "system", "content": system}
         elif self._prompt:
-            messages.insert(
-                0, {"role": "system", "content": render_prompt(self._prompt, turn.tools)}
-            )
+            messages.insert(0, {"role": "system", "content": render_prompt(self._prompt, tools)})
         for m in messages:  # the words spoken with a tool call belong to that assistant message
             for tc in m.get("tool_calls") or ():
                 if not m.get("content") and tc.get("id") in spoken_before:
@@ -232,8 +257,8 @@ class LlmAgent:
                 params[name] = getattr(o, name)
         if o.stop:
             params["stop"] = list(o.stop)
-        if self._native_tools and turn.tools:
-            params["tools"] = turn.tools.schemas()
+        if self._native_tools:
+            params["tools"] = with_end_call(turn.tools).schemas()
             params["tool_choice"] = "auto" if may_call else "none"
         if o.extra_body:
             params["extra_body"] = dict(o.extra_body)
