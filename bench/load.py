@@ -113,6 +113,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--caller-procs", type=int, default=0, help="caller processes (default: one per 150 calls)"
     )
+    parser.add_argument(
+        "--profile",
+        help="py-spy the server over each step: collapsed stacks written to PROFILE-<N>.txt",
+    )
+    parser.add_argument("--recordings", action="store_true", help="record every call (WAV)")
+    parser.add_argument("--work", help="keep the server logs and clips in this directory")
     parser.add_argument("--out", help="JSON file (default bench/results/load-<date>.json)")
     args = parser.parse_args(argv)
     counts = [int(c) for c in args.calls.split(",") if c.strip()]
@@ -123,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     results = []
-    with Bench() as bench:
+    work = Path(args.work) if args.work else None
+    with Bench(work=work, recordings=args.recordings) as bench:
         print(
             f"critical path (scripted delays): {1000 * bench.delays.critical_path_s():.0f} ms; "
             f"caller line {bench.speech_s['turn']:.2f} s, barge-in line "
@@ -133,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         for n in counts:
             for _ in range(args.repeat):
                 procs = args.caller_procs or max(1, -(-n // 150))
-                r = bench.step(n, args.seconds, caller_procs=procs)
+                profile = Path(f"{args.profile}-{n}.txt") if args.profile else None
+                r = bench.step(n, args.seconds, caller_procs=procs, profile=profile)
                 results.append(r)
                 print(table([r]).splitlines()[-1] if len(results) > 1 else table([r]), flush=True)
                 if r["errors"]:
@@ -143,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out or ROOT / "bench" / "results" / f"load-{time.strftime('%Y%m%d-%H%M')}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     payload = {
+        "recordings": args.recordings,
         "machine": info,
         "delays": vars(bench.delays),
         "seconds": args.seconds,

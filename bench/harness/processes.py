@@ -93,7 +93,9 @@ class Usage:
 class Server:
     """``voxline serve`` with Riva ASR/TTS and the LLM agent on the scripted backends."""
 
-    def __init__(self, backends: Backends, bot: Path, data_dir: Path, log: Path) -> None:
+    def __init__(
+        self, backends: Backends, bot: Path, data_dir: Path, log: Path, recordings: bool = False
+    ) -> None:
         self.port = free_port()
         env = {
             **os.environ,
@@ -104,7 +106,10 @@ class Server:
             "VOXLINE_AGENT": "llm",
             "VOXLINE_MAX_CALLS": "10000",
             "VOXLINE_DATA_DIR": str(data_dir),
-            "VOXLINE_RECORDINGS": "",  # no WAV recordings: the benchmark measures the call path
+            "VOXLINE_RECORDINGS": "1" if recordings else "0",
+            # A scripted backend starved of CPU by the load must not switch calls to the
+            # embedded voice: the benchmark measures the call path, not piper.
+            "VOXLINE_TTS_BACKUP": "none",
         }
         for key in ("OPENAI_BASE_URL", "VOXLINE_DATABASE_URL", "VOXLINE_RIVA_SSL"):
             env.pop(key, None)

@@ -21,7 +21,7 @@ from bench.harness.callers import Results, Script
 from bench.harness.processes import PYTHON, Backends, Sample, Server
 from bench.harness.scenario import ROOT, Delays, bench_bot, synthesize_lines
 
-GREETING_S = 6.0  # the greeting is spoken before the first turn: not measured
+GREETING_S = 4.0  # most of the greeting (~4.5 s) is spoken before the measured window
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -38,8 +38,11 @@ def ms(values: list[float], q: float) -> float | None:
 
 
 class Bench:
-    def __init__(self, delays: Delays | None = None, work: Path | None = None) -> None:
+    def __init__(
+        self, delays: Delays | None = None, work: Path | None = None, recordings: bool = False
+    ) -> None:
         self.delays = delays or Delays()
+        self.recordings = recordings  # the stereo WAV of every call (off: VOXLINE_RECORDINGS=0)
         self._tmp = tempfile.TemporaryDirectory(prefix="voxline-bench-")
         self.work = work or Path(self._tmp.name)
         self.work.mkdir(parents=True, exist_ok=True)
@@ -71,11 +74,12 @@ class Bench:
         sample_every: float = 0.0,
         on_sample: Callable[[dict], None] | None = None,
         script: Script | None = None,
+        profile: Path | None = None,
     ) -> dict:
         """Run ``n`` calls; the figures cover the ``seconds`` after the ramp and greetings."""
         self.steps += 1
         data = self.work / f"data{self.steps}"
-        server = Server(self.backends, self.bot, data, self.work / "server.log")
+        server = Server(self.backends, self.bot, data, self.work / "server.log", self.recordings)
         try:
             time.sleep(1.0)
             idle = server.usage.sample()
@@ -110,6 +114,7 @@ class Bench:
                 proc.stdin.close()
                 procs.append(proc)
             _sleep_until(window[0])
+            spy = _profile(server.proc.pid, seconds, profile) if profile else None
             first, backends0, samples = server.usage.sample(), self.backends.usage.sample(), []
             while sample_every and time.monotonic() + sample_every <= window[1]:
                 _sleep_until(time.monotonic() + sample_every)
@@ -120,6 +125,8 @@ class Bench:
             _sleep_until(window[1])
             last, backends1 = server.usage.sample(), self.backends.usage.sample()
             health = server.health()
+            if spy is not None:
+                spy.wait(timeout=60)
             results = Results()
             for proc in procs:
                 assert proc.stdout is not None
@@ -184,6 +191,15 @@ def _row(sample: Sample, health: dict, t0: float) -> dict:
         "tasks": health.get("tasks"),
         "active_calls": health.get("active_calls"),
     }
+
+
+def _profile(pid: int, seconds: float, out: Path) -> subprocess.Popen:
+    """py-spy samples the server over the measured window (collapsed stacks, with idle time,
+    so the share of each stack in the server's CPU can be read off)."""
+    spy = Path(PYTHON).with_name("py-spy")
+    command = [str(spy), "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "200",
+               "-f", "raw", "-o", str(out), "--nonblocking"]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _sleep_until(t: float) -> None:
