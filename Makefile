@@ -7,7 +7,7 @@ PORT ?= 8000
 BOT ?= bots/pizza
 EXTRAS ?= embedded,kb,postgres,deploy,dev
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench bench-load bench-soak clean
 
 $(VENV)/.installed-$(subst ,,$(EXTRAS)): pyproject.toml scripts/system-deps.sh
 	bash scripts/system-deps.sh
@@ -33,6 +33,14 @@ test: install
 
 bench: install
 	$(BIN)/python bench/turn_latency.py
+
+# Calls one process holds (N = 1..200 real-time callers on scripted Riva/LLM servers), ~8 min.
+bench-load: install
+	$(BIN)/python bench/load.py
+
+# 100 calls for 10 minutes: tasks, file descriptors and memory over time.
+bench-soak: install
+	$(BIN)/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
