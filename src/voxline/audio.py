@@ -7,6 +7,7 @@ codec is a pair of lookup tables so a 20 ms frame costs one numpy indexing opera
 from __future__ import annotations
 
 import io
+import math
 import wave
 from collections.abc import Iterator
 
@@ -116,12 +117,13 @@ class Framer:
 
 
 def rms_dbfs(pcm: bytes) -> float:
-    """Loudness of 16-bit PCM in dB relative to full scale (-inf for digital silence)."""
+    """Loudness of 16-bit PCM in dB relative to full scale (-inf for digital silence).
+    Run on every caller frame: one dot product, no temporaries beyond the float copy."""
     if not pcm:
         return float("-inf")
-    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
-    rms = float(np.sqrt(np.mean(samples * samples)))
-    return 20 * np.log10(rms / 32768) if rms > 0 else float("-inf")
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
+    power = float(np.dot(samples, samples)) / len(samples)
+    return 10 * math.log10(power / 32768**2) if power > 0 else float("-inf")
 
 
 def pcm_to_float(pcm: bytes) -> np.ndarray:

@@ -9,6 +9,7 @@ from voxline.audio import (
     pcm_to_ulaw,
     read_wav,
     resample,
+    rms_dbfs,
     ulaw_to_pcm,
     wav_bytes,
 )
@@ -79,3 +80,13 @@ def test_wav_round_trip_and_stereo():
     assert np.frombuffer(stereo, "<i2").tolist() == [1, 9, 2, 0, 3, 0]
     data, rate = read_wav(wav_bytes(stereo, 8000, channels=2))
     assert rate == 8000 and np.frombuffer(data, "<i2").tolist() == [5, 1, 1]
+
+
+def test_rms_dbfs_matches_the_textbook_formula():
+    rng = np.random.default_rng(7)
+    for level in (10, 1000, 30000):
+        x = rng.integers(-level, level, 160).astype("<i2")
+        exact = 20 * np.log10(np.sqrt(np.mean(x.astype(np.float64) ** 2)) / 32768)
+        assert rms_dbfs(x.tobytes()) == pytest.approx(exact, abs=1e-3)
+    assert rms_dbfs(bytes(320)) == float("-inf") and rms_dbfs(b"") == float("-inf")
+    assert rms_dbfs(np.full(160, 32767, "<i2").tobytes()) == pytest.approx(0, abs=1e-3)
