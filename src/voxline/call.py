@@ -63,6 +63,8 @@ from voxline.turns import (
 
 log = logging.getLogger("voxline.call")
 FALLBACK = "Sorry, I'm having trouble right now. Could you say that again?"
+# After a tool ran (an order placed), asking the caller to repeat could place it twice.
+FALLBACK_AFTER_TOOL = "That's done. Sorry, I'm having a little trouble right now."
 UNHEARD = "Sorry, I didn't catch that. Could you say it again?"  # the recognizer lost the words
 # Sees everything a call does (pages, recordings, metrics). Called on the event loop: it must
 # return at once and never raise into the call (a raising observer is logged and dropped).
@@ -377,6 +379,7 @@ class Call:
     async def _think(self, reply: Reply, text: str, segments: asyncio.Queue) -> None:
         """The agent's events to speakable segments."""
         splitter = SentenceSplitter()
+        acted = False  # a tool ran in this reply
         try:
             if text:
                 for seg in splitter.push(text):
@@ -393,6 +396,7 @@ class Call:
                                  event.error or event.result)  # fmt: skip
                         if not event.error:
                             self.outcome = "order placed"
+                            acted = True
                     elif isinstance(event, EndCall):
                         reply.end_call = True
         except Exception as exc:
@@ -400,7 +404,7 @@ class Call:
             log.debug("agent failure", exc_info=True)
             self._note(BackendFailed("agent", repr(exc)))
             splitter.flush()  # drop the half sentence; the caller hears the fallback instead
-            for seg in splitter.push(FALLBACK + " "):
+            for seg in splitter.push((FALLBACK_AFTER_TOOL if acted else FALLBACK) + " "):
                 await segments.put(seg)
         finally:
             for seg in splitter.flush():

@@ -20,10 +20,18 @@ import grpc
 import pytest
 
 from tests.conftest import RunningServer, make_settings, serve_in_thread
-from tests.fakes.openai_server import FakeOpenAI, Reply, disconnect, http_error, stall, text
+from tests.fakes.openai_server import (
+    FakeOpenAI,
+    Reply,
+    disconnect,
+    http_error,
+    native_call,
+    stall,
+    text,
+)
 from tests.fakes.riva_server import FakeRivaServer, speech
 from voxline.app import create_app
-from voxline.call import FALLBACK, UNHEARD
+from voxline.call import FALLBACK, FALLBACK_AFTER_TOOL, UNHEARD
 from voxline.caller import CallResult, Line, SimulatedCaller
 from voxline.events import BackendFailed, BotSaid, CallNote, TurnEnded
 from voxline.services import build_services
@@ -200,6 +208,21 @@ async def test_llm_disconnect_mid_reply_is_not_replayed(pizza_bot, speak, tmp_pa
     assert_fallback_in_time(a)
     assert [f.stage for f in s.failures(a)] == ["agent"]
     assert_untouched(s, b)
+
+
+async def test_llm_failing_after_the_order_does_not_ask_again(pizza_bot, speak, tmp_path) -> None:
+    order = native_call(
+        "process_pizza_order", {"size": "large", "toppings": ["pepperoni"], "crust": "thin"}
+    )
+    script = llm_for([order, http_error(500), http_error(500)])  # the follow-up round fails
+    async with stack(pizza_bot, tmp_path, script) as s:
+        a, _ = await two_calls(s, speak, [A_SAYS], lambda: None, b=False)
+        orders = await asyncio.to_thread(
+            s.server.records, s.server.services.records.orders(a.call_sid)
+        )
+    assert s.heard(a) == [GREETING, FALLBACK_AFTER_TOOL]  # not "say that again": one order
+    assert len(orders) == 1 and orders[0]["details"]["size"] == "large"
+    assert [f.stage for f in s.failures(a)] == ["agent"]
 
 
 async def test_llm_down_the_form_agent_takes_the_order(pizza_bot, speak, tmp_path) -> None:
