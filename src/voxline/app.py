@@ -122,8 +122,7 @@ def create_app(settings: Settings, bot: Bot, services: CallServices | None = Non
             build_agent_factory(settings, bot),
             tools=ToolBox(list(bot.tools)),
             data=bot.data,
-            orders=records,
-            conversations=records,
+            records=records,
         )
     )
     if has_knowledge_base(bot):

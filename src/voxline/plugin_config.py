@@ -15,7 +15,7 @@ Relative paths are resolved against the folder of the YAML file.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -40,7 +40,6 @@ class PluginServerConfig:
     plugins: tuple[PluginSpec, ...] = ()
     timeout: float = 30.0
     workers: int = 1
-    extra: dict = field(default_factory=dict)
 
 
 def parse_plugin_config(raw: object, base: Path = Path(".")) -> PluginServerConfig:

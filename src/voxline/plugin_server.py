@@ -40,43 +40,13 @@ from voxline.plugin_schemas import (
     ResponseField,
     describe_errors,
 )
+from voxline.records import Records
 from voxline.tools import ToolBox, ToolContext
 
 log = logging.getLogger(__name__)
 
 AgentFactory = Callable[[], Agent]
 DEFAULT_PORT = 9002  # ACE's plugin server port
-
-
-class _MemoryOrders:
-    """Orders placed by tools of a plugin-served bot when no records store is given."""
-
-    def __init__(self) -> None:
-        self.orders: list[tuple[str, str, dict[str, Any]]] = []
-
-    async def add_order(self, call_id: str, tool: str, details: dict[str, Any]) -> int:
-        self.orders.append((call_id, tool, details))
-        return len(self.orders)
-
-
-class _MemoryConversations:
-    """Conversations kept in this process when no records store is given (the latest few)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.saved: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
-
-    async def load_session(self, session_id: str) -> list[dict[str, Any]] | None:
-        return self.saved.get(session_id)
-
-    async def save_session(self, session_id: str, messages: list[dict[str, Any]]) -> None:
-        self.saved.pop(session_id, None)
-        self.saved[session_id] = messages
-        while len(self.saved) > self.limit:
-            self.saved.popitem(last=False)
-
-    async def drop_session(self, session_id: str) -> None:
-        self.saved.pop(session_id, None)
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -115,8 +85,7 @@ def plugin_router(
     *,
     tools: ToolBox | None = None,
     data: dict[str, Any] | None = None,
-    orders: Any = None,
-    conversations: Any = None,
+    records: Records,
     timeout: float = 30.0,
     max_sessions: int = 256,
 ) -> APIRouter:
@@ -125,13 +94,11 @@ def plugin_router(
     One agent per session (``Metadata.SessionId``, else the ``session_id`` query parameter,
     else ``UserId``), the least recently used dropped beyond ``max_sessions``. The
     conversation comes from ``Metadata.ChatHistory`` when the request has one, as from ACE's
-    Chat Engine; otherwise ``conversations`` (the records store, so every process behind a
-    load balancer continues it) keeps it per session.
+    Chat Engine; otherwise ``records`` (so every process behind a load balancer continues it)
+    keeps it per session. The tools' orders go to ``records`` too.
     """
     router = APIRouter(prefix=f"/{name}", tags=[f"plugin {name}"])
     sessions: OrderedDict[str, Agent] = OrderedDict()
-    sink = orders or _MemoryOrders()
-    kept = conversations or _MemoryConversations(max_sessions)
 
     def agent_for(session: str) -> Agent:
         agent = sessions.pop(session, None) or factory()
@@ -171,11 +138,11 @@ def plugin_router(
                 agent = agent_for(session)
                 own = "ChatHistory" not in req.Metadata  # else the client keeps the history
                 key = f"{name}/{session}"
-                past = (await kept.load_session(key) or []) if own else req.chat_history()
+                past = (await records.load_session(key) or []) if own else req.chat_history()
                 turn = Turn(
                     _history(past, req.Query),
                     tools or ToolBox(),
-                    ToolContext(session, sink, data or {}),
+                    ToolContext(session, records, data or {}),
                 )
                 said: list[str] = []
                 try:
@@ -196,7 +163,7 @@ def plugin_router(
                 if own:
                     answer = [{"role": "assistant", "content": " ".join(said)}] if said else []
                     query = {"role": "user", "content": req.Query}
-                    await kept.save_session(key, [*past, query, *answer])
+                    await records.save_session(key, [*past, query, *answer])
             yield chunk(final=True, need_user=need_user)
 
         return StreamingResponse(stream(), media_type="text/event-stream")
@@ -209,7 +176,7 @@ def plugin_router(
             return req
         if req.EventType == "system.event_pipeline_released":
             sessions.pop(req.UserId, None)
-            await kept.drop_session(f"{name}/{req.UserId}")
+            await records.drop_session(f"{name}/{req.UserId}")
         response = EventResponse(
             UserId=req.UserId,
             Response=ResponseField(
@@ -240,7 +207,6 @@ BotAgentFactory = Callable[[Any, Any, str], Agent]  # (settings, bot, agent kind
 
 def default_agent_factory(settings: Any, bot: Any, kind: str) -> Agent:
     """The agents this module knows: rag, plugin and nvidia_rag."""
-    kind = kind or bot.agent
     if kind == "rag":
         from voxline.agents.rag import build_rag_agent
 
@@ -259,9 +225,9 @@ def default_agent_factory(settings: Any, bot: Any, kind: str) -> Agent:
 def add_plugins(
     app: FastAPI,
     config: PluginServerConfig,
-    settings: Any = None,
-    agent_factory: BotAgentFactory | None = None,
-    store: Any = None,
+    settings: Any,
+    agent_factory: BotAgentFactory | None,
+    store: Records,
 ) -> None:
     """Mount every plugin of ``config`` on ``app`` (standalone or inside the main server);
     ``store`` (the records store) keeps their orders and conversations."""
@@ -288,8 +254,7 @@ def add_plugins(
                 factory,
                 tools=ToolBox(list(bot.tools)),
                 data=bot.data,
-                orders=store,
-                conversations=store,
+                records=store,
                 timeout=config.timeout,
             )
         )
