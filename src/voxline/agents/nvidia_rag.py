@@ -14,9 +14,8 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
-
 from voxline.agents.base import Turn
+from voxline.agents.http import DialogServer
 from voxline.agents.plugin import chat_history
 from voxline.bot import Bot, BotError
 from voxline.config import Settings
@@ -45,9 +44,9 @@ class NvidiaRagAgent:
         stop: list[str] | None = None,
         spoken_hint: str = SPOKEN_HINT,
         timeout: float = 30.0,
-        client: httpx.AsyncClient | None = None,
     ) -> None:
-        self.server = server.rstrip("/")
+        self.http = DialogServer(server, "RAG server", timeout)
+        self.server = self.http.url
         self.collection_name = collection_name
         self.use_knowledge_base = use_knowledge_base
         self.temperature = temperature
@@ -55,13 +54,6 @@ class NvidiaRagAgent:
         self.max_tokens = max_tokens
         self.stop = stop or []
         self.spoken_hint = spoken_hint
-        self.timeout = timeout
-        self._client = client
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout, connect=5.0))
-        return self._client
 
     def request_body(self, turn: Turn) -> dict[str, Any]:
         query = {"role": "user", "content": turn.text + self.spoken_hint}
@@ -80,14 +72,7 @@ class NvidiaRagAgent:
     async def reply(self, turn: Turn) -> AsyncIterator[AgentEvent]:
         sentences = SentenceStream()
         first = True
-        async with self._http().stream(
-            "POST", f"{self.server}/generate", json=self.request_body(turn)
-        ) as response:
-            if response.status_code != 200:
-                detail = (await response.aread())[:300].decode("utf-8", "replace")
-                raise ConnectionError(
-                    f"RAG server {self.server}/generate: HTTP {response.status_code}: {detail}"
-                )
+        async with self.http.stream("/generate", json=self.request_body(turn)) as response:
             async for line in response.aiter_lines():
                 if not line.startswith("data:"):
                     continue
@@ -110,13 +95,12 @@ class NvidiaRagAgent:
             first = False
 
     async def check(self) -> str:
-        response = await self._http().get(f"{self.server}/health")
+        response = await self.http.client.get(f"{self.server}/health")
         response.raise_for_status()
         return f"RAG server {self.server} answers"
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        await self.http.aclose()
 
 
 def build_nvidia_rag_agent(settings: Settings, bot: Bot) -> NvidiaRagAgent:

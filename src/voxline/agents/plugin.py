@@ -16,9 +16,8 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-import httpx
-
 from voxline.agents.base import Turn
+from voxline.agents.http import DialogServer
 from voxline.bot import Bot, BotError
 from voxline.config import Settings
 from voxline.events import AgentEvent, TextDelta
@@ -94,18 +93,11 @@ class PluginAgent:
         user_id: str = "",
         session_id: str = "",
         timeout: float = 30.0,
-        client: httpx.AsyncClient | None = None,
     ) -> None:
-        self.server = server.rstrip("/")
+        self.http = DialogServer(server, "plugin", timeout)
+        self.server = self.http.url
         self.user_id = user_id or f"voxline-{uuid.uuid4().hex[:12]}"
         self.session_id = session_id or self.user_id
-        self.timeout = timeout
-        self._client = client
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout, connect=5.0))
-        return self._client
 
     async def reply(self, turn: Turn) -> AsyncIterator[AgentEvent]:
         stream_id = turn.context.call_id or self.session_id
@@ -127,14 +119,7 @@ class PluginAgent:
         sentences = SentenceStream()
         decoder = ChunkDecoder()
         first = True
-        async with self._http().stream(
-            "POST", f"{self.server}/chat", json=body, params=params
-        ) as response:
-            if response.status_code != 200:
-                detail = (await response.aread())[:300].decode("utf-8", "replace")
-                raise ConnectionError(
-                    f"plugin {self.server}/chat: HTTP {response.status_code}: {detail}"
-                )
+        async with self.http.stream("/chat", json=body, params=params) as response:
             done = False
             async for text in response.aiter_text():
                 for value in decoder.feed(text):
@@ -156,7 +141,7 @@ class PluginAgent:
 
     async def send_event(self, event_type: str) -> dict[str, Any]:
         """Tell the plugin about a pipeline event (e.g. ``system.event_pipeline_acquired``)."""
-        response = await self._http().post(
+        response = await self.http.client.post(
             f"{self.server}/event", json={"EventType": event_type, "UserId": self.user_id}
         )
         response.raise_for_status()
@@ -167,8 +152,7 @@ class PluginAgent:
         return f"plugin server {self.server} answers"
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        await self.http.aclose()
 
 
 def build_plugin_agent(settings: Settings, bot: Bot, user_id: str = "") -> PluginAgent:
