@@ -100,12 +100,9 @@ def create_app(settings: Settings, bot: Bot, services: CallServices | None = Non
         title="Voxline", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
     )
     app.state.voxline = state
+    kb_config = KbConfig.for_bot(settings, bot) if has_knowledge_base(bot) else None
     # Request bodies are bounded; the KB upload has its own limit (plus multipart overhead).
-    uploads = (
-        {"/kb/": KbConfig.for_bot(settings, bot).upload_max_bytes + 64 * 1024}
-        if has_knowledge_base(bot)
-        else {}
-    )
+    uploads = {"/kb/": kb_config.upload_max_bytes + 64 * 1024} if kb_config is not None else {}
     app.add_middleware(BodyLimitMiddleware, default=settings.max_body_bytes, limits=uploads)
     if settings.api_key:
         app.add_middleware(ApiKeyMiddleware, key=str(settings.api_key))
@@ -125,8 +122,7 @@ def create_app(settings: Settings, bot: Bot, services: CallServices | None = Non
             records=records,
         )
     )
-    if has_knowledge_base(bot):
-        kb_config = KbConfig.for_bot(settings, bot)
+    if kb_config is not None:
         app.include_router(
             kb_router(open_knowledge_base(kb_config), max_bytes=kb_config.upload_max_bytes)
         )
