@@ -156,9 +156,10 @@ class PluginAgent:
 
 
 def build_plugin_agent(settings: Settings, bot: Bot, user_id: str = "") -> PluginAgent:
-    """From bot.yaml's ACE-style ``dialog_manager: {server: http://host:9002/rag}``."""
+    """From bot.yaml's ACE-style ``dialog_manager: {server: http://host:9002/rag}`` (``load_bot``
+    has already flattened ACE's nested ``DialogManager`` form)."""
     section = bot_section(bot, "dialog_manager")
-    server = section.get("server") or (section.get("DialogManager") or {}).get("server")
+    server = section.get("server")
     if not server:
         raise BotError(f"{bot.path / 'bot.yaml'}: agent plugin needs dialog_manager.server")
     return PluginAgent(str(server), user_id=user_id, timeout=float(section.get("timeout", 30)))
