@@ -42,6 +42,7 @@ from voxline.events import (
     TurnEnded,
 )
 from voxline.speech.base import AudioFormat
+from voxline.transports.websocket import close, log_skipped, receive
 
 log = logging.getLogger("voxline.browser")
 RATE = 16000
@@ -174,15 +175,7 @@ class BrowserStream:
     async def events(self) -> AsyncIterator[TransportEvent]:
         """Transport events: a CallStart first, then audio and mark echoes, until stop."""
         started = False
-        while True:
-            try:
-                message = await self.ws.receive()
-            except (WebSocketDisconnect, RuntimeError):
-                yield CallStop("disconnected")
-                return
-            if message["type"] == "websocket.disconnect":
-                yield CallStop("disconnected")
-                return
+        while (message := await receive(self.ws)) is not None:
             data = message.get("bytes")
             if data is not None:
                 if not started:
@@ -211,11 +204,11 @@ class BrowserStream:
             else:
                 yield CallStop("caller hung up")
                 return
+        yield CallStop("disconnected")
 
     def _bad(self, why: str) -> None:
         self.bad_frames += 1
-        if self.bad_frames <= 5 or self.bad_frames % 100 == 0:  # a flood cannot fill the disk
-            log.warning("talk page: ignored message #%d: %s", self.bad_frames, why)
+        log_skipped(log, self.bad_frames, "talk page", why)
 
 
 class Lines(Protocol):
@@ -237,13 +230,13 @@ async def serve_browser(ws: WebSocket, lines: Lines) -> None:
         start = None
     if not isinstance(start, CallStart):
         log.warning("talk page: no start message within %.0f s", START_TIMEOUT_S)
-        await _close(ws)
+        await close(ws)
         return
     services = lines.services
     if services is None or lines.draining or len(lines.calls) >= lines.settings.max_calls:
         with contextlib.suppress(ConnectionError):
             await stream.send({"type": "busy", "message": BUSY_MESSAGE})
-        await _close(ws, code=1013)
+        await close(ws, code=1013)
         return
     call_id = start.call_id
     fmt = AudioFormat(RATE)
@@ -274,13 +267,7 @@ async def serve_browser(ws: WebSocket, lines: Lines) -> None:
             if ws.application_state == WebSocketState.CONNECTED:
                 await stream.send({"type": "ended", "reason": call.end_reason,
                                    "outcome": call.outcome})  # fmt: skip
-        await _close(ws)
-
-
-async def _close(ws: WebSocket, code: int = 1000) -> None:
-    if ws.application_state == WebSocketState.CONNECTED:
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            await ws.close(code=code)
+        await close(ws)
 
 
 def origin_allowed(origin: str | None, host: str | None, allowed: str = "") -> bool:

@@ -7,12 +7,11 @@ it can never end the call or touch another one. Outbound audio is mu-law in 20 m
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from voxline import logs
 from voxline.audio import MULAW_RATE, Framer, frame_bytes, pcm_to_ulaw
@@ -27,6 +26,7 @@ from voxline.transports.twilio import (
     media_message,
     parse_frame,
 )
+from voxline.transports.websocket import close, log_skipped, receive
 
 log = logging.getLogger("voxline.twilio")
 START_TIMEOUT_S = 10.0
@@ -59,15 +59,7 @@ class TwilioStream:
 
     async def events(self) -> AsyncIterator[TransportEvent]:
         """Transport events until the stream stops or the socket closes."""
-        while True:
-            try:
-                message = await self.ws.receive()
-            except (WebSocketDisconnect, RuntimeError):
-                yield CallStop("disconnected")
-                return
-            if message["type"] == "websocket.disconnect":
-                yield CallStop("disconnected")
-                return
+        while (message := await receive(self.ws)) is not None:
             text = message.get("text")
             if text is None:
                 self._bad("binary frame (Twilio sends only text)")
@@ -87,12 +79,11 @@ class TwilioStream:
             yield event
             if isinstance(event, CallStop):
                 return
+        yield CallStop("disconnected")
 
     def _bad(self, why: str) -> None:
         self.bad_frames += 1
-        # Log the first few and then every 100th, so a flood cannot fill the disk.
-        if self.bad_frames <= 5 or self.bad_frames % 100 == 0:
-            log.warning("stream %s: ignored frame #%d: %s", self.stream_sid, self.bad_frames, why)
+        log_skipped(log, self.bad_frames, f"stream {self.stream_sid}", why)
 
 
 HangUp = Callable[[str], Awaitable[object]]  # call sid -> the phone leg is hung up
@@ -109,11 +100,11 @@ async def serve_twilio(
         start = await asyncio.wait_for(_first_start(events), START_TIMEOUT_S)
     except (TimeoutError, StopAsyncIteration):
         log.warning("stream closed: no start frame within %.0f s", START_TIMEOUT_S)
-        await _close(ws)
+        await close(ws)
         return
     if start.call_id in calls:  # a second stream must not take over (or rewrite) a live call
         log.warning("call %s: refused a second stream %s", start.call_id, start.stream_id)
-        await _close(ws)
+        await close(ws)
         return
     logs.call_id.set(start.call_id)
     log.info("call %s: stream %s started %s", start.call_id, start.stream_id, start.parameters)
@@ -131,7 +122,7 @@ async def serve_twilio(
         log.info("call %s: ended (%s, %s)", start.call_id, call.end_reason, call.outcome)
         if call.end_reason != "caller hung up":
             await _hang_up(start.call_id, hang_up)
-        await _close(ws)
+        await close(ws)
 
 
 async def serve_busy(
@@ -165,7 +156,7 @@ async def serve_busy(
     finally:
         if call_sid:
             await _hang_up(call_sid, hang_up)
-        await _close(ws)
+        await close(ws)
 
 
 async def _hang_up(call_sid: str, hang_up: HangUp | None) -> None:
@@ -182,9 +173,3 @@ async def _first_start(events: AsyncIterator[TransportEvent]) -> CallStart:
         if isinstance(event, CallStop):
             break
     raise StopAsyncIteration
-
-
-async def _close(ws: WebSocket) -> None:
-    if ws.application_state == WebSocketState.CONNECTED:
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            await ws.close()
