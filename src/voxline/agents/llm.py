@@ -229,9 +229,10 @@ class LlmAgent:
             log.info("llm: %s call rejected: %s", call.name, result.error)
         return result
 
-    def _messages(self, turn: Turn, spoken_before: Mapping[str, str]) -> list[dict[str, Any]]:
+    def _messages(
+        self, turn: Turn, tools: ToolBox, spoken_before: Mapping[str, str]
+    ) -> list[dict[str, Any]]:
         messages = turn.history.messages()
-        tools = with_end_call(turn.tools)
         if messages and messages[0]["role"] == "system":
             system = render_prompt(messages[0]["content"] or "", tools)
             messages[0] = {"role": "system", "content": system}
@@ -247,9 +248,10 @@ class LlmAgent:
         self, turn: Turn, may_call: bool, spoken_before: Mapping[str, str]
     ) -> dict[str, Any]:
         o = self.options
+        tools = with_end_call(turn.tools)
         params: dict[str, Any] = {
             "model": o.model,
-            "messages": self._messages(turn, spoken_before),
+            "messages": self._messages(turn, tools, spoken_before),
             "stream": True,
         }
         for name in ("temperature", "top_p", "max_tokens", "frequency_penalty"):
@@ -258,7 +260,7 @@ class LlmAgent:
         if o.stop:
             params["stop"] = list(o.stop)
         if self._native_tools:
-            params["tools"] = with_end_call(turn.tools).schemas()
+            params["tools"] = tools.schemas()
             params["tool_choice"] = "auto" if may_call else "none"
         if o.extra_body:
             params["extra_body"] = dict(o.extra_body)
