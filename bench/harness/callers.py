@@ -42,10 +42,12 @@ import orjson
 import pybase64
 import websockets
 
-from bench.harness.scenario import FRAME, FRAME_S, new_event_loop
+from bench.harness.scenario import new_event_loop
+from voxline.audio import ULAW_SILENCE
+from voxline.caller import FRAME, TICK_S
 
 DRY_TOLERANCE_S = 0.02  # one frame: a playback buffer this far past empty is an audible gap
-SILENCE = pybase64.b64encode(b"\xff" * FRAME).decode()
+SILENCE = pybase64.b64encode(bytes([ULAW_SILENCE]) * FRAME).decode()
 
 
 @dataclass
@@ -164,7 +166,7 @@ class Caller:
         if self.run_open and now > self.play_end + DRY_TOLERANCE_S and self._counted(now):
             self.out.underruns += 1
             self.out.dry_s += now - self.play_end
-        self.play_end = max(self.play_end, now) + FRAME_S
+        self.play_end = max(self.play_end, now) + TICK_S
         self.run_open = True
         if self.state == "waiting" and not self.awaiting_clear:
             self.state, self.reply_at = "listening", now
@@ -319,7 +321,7 @@ async def run(
                     except websockets.ConnectionClosed:
                         caller.closed = True
                         break
-            deadline += FRAME_S
+            deadline += TICK_S
         await asyncio.sleep(deadline - clock())
     await asyncio.gather(*(c.hang_up() for c in lines if c is not None), return_exceptions=True)
     with contextlib.suppress(TimeoutError):

@@ -18,11 +18,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from voxline.audio import pcm_to_ulaw, resample, ulaw_to_pcm
+from voxline.audio import pcm_to_ulaw, resample, rms_dbfs, ulaw_to_pcm
 
 ROOT = Path(__file__).resolve().parents[2]
-FRAME = 160  # mu-law bytes in a 20 ms frame at 8 kHz
-FRAME_S = 0.02
 ASR_THRESHOLD_DBFS = -40.0  # the Riva test server's speech/silence level (its default)
 
 TURN_LINE = "I'd like a large pepperoni pizza please"
@@ -57,13 +55,10 @@ class Delays:
 
 
 def voiced_frames(pcm: bytes, threshold_dbfs: float = ASR_THRESHOLD_DBFS) -> np.ndarray:
-    """Per 10 ms frame of 8 kHz PCM: is it speech to the Riva test server (energy above its
-    threshold)."""
-    x = np.frombuffer(pcm[: len(pcm) - len(pcm) % 160], dtype="<i2").astype(np.float64)
-    frames = x.reshape(-1, 80)
-    rms = np.sqrt(np.mean(frames * frames, axis=1))
-    with np.errstate(divide="ignore"):
-        return 20 * np.log10(np.maximum(rms, 1e-9) / 32768) > threshold_dbfs
+    """Per 10 ms frame of 8 kHz PCM: is it speech to the Riva test server (its own measure,
+    ``rms_dbfs``, above its threshold)."""
+    n = len(pcm) - len(pcm) % 160
+    return np.array([rms_dbfs(pcm[i : i + 160]) > threshold_dbfs for i in range(0, n, 160)])
 
 
 def trim_to_speech(mulaw: bytes) -> bytes:
