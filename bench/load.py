@@ -86,7 +86,7 @@ def table(results: list[dict]) -> str:
 
 def machine() -> dict:
     return {
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "python": platform.python_version(),
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="JSON file (default bench/results/load-<date>.json)")
     args = parser.parse_args(argv)
     counts = [int(c) for c in args.calls.split(",") if c.strip()]
-    info = machine() | {"cpu": cpu_model()}
+    info = machine()
     print(
         f"machine: {info['cpu']}, {info['cores']} cores, {info['memory_gb']} GB, "
         f"Python {info['python']}, load {info['load_before']:.2f}",
@@ -148,8 +148,6 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  errors: {r['errors']}", flush=True)
     print()
     print(table(results))
-    out = Path(args.out or ROOT / "bench" / "results" / f"load-{time.strftime('%Y%m%d-%H%M')}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "recordings": args.recordings,
         "machine": info,
@@ -157,9 +155,16 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": args.seconds,
         "results": results,
     }
-    out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    print(f"\nJSON: {out}")
+    print(f"\nJSON: {save(payload, args.out, 'load')}")
     return 0
+
+
+def save(payload: dict, out: str | None, kind: str) -> Path:
+    """The figures as JSON, by default in bench/results/<kind>-<date>.json."""
+    path = Path(out or ROOT / "bench" / "results" / f"{kind}-{time.strftime('%Y%m%d-%H%M')}.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    return path
 
 
 if __name__ == "__main__":

@@ -12,16 +12,14 @@ it prints the server's RSS, open file descriptors, sockets, threads and asyncio 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # bench.harness and tests.fakes
 
 from bench.harness.step import Bench  # noqa: E402
-from bench.load import machine, table  # noqa: E402
+from bench.load import machine, save, table  # noqa: E402
 
 FIELDS = ("t_s", "active_calls", "tasks", "fds", "sockets", "threads", "rss_mb")
 
@@ -78,8 +76,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"growth, after every line's first call ({args.call_s:g} s) -> last: {warm}")
     print(f"calls dialled {result['calls_dialled']}, errors {len(result['errors'])}")
     print(table([result]))
-    out = Path(args.out or ROOT / "bench" / "results" / f"soak-{time.strftime('%Y%m%d-%H%M')}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "machine": info,
         "args": vars(args),
@@ -87,8 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         "growth_after_warmup": warm,
         "result": result,
     }
-    out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    print(f"JSON: {out}")
+    print(f"JSON: {save(payload, args.out, 'soak')}")
     return 0
 
 
