@@ -17,6 +17,7 @@ import websockets
 from tests.fakes.riva_server import speech
 from tests.fakes.scripted_stack import ScriptedStack
 from tests.fakes.twilio_api import FakeTwilioApi
+from tests.integration.test_security import start_frames
 from voxline.audio import pcm_to_ulaw
 from voxline.caller import Line, SimulatedCaller
 from voxline.transports.twilio_rest import TwilioHangup, hangup_from_settings
@@ -116,21 +117,6 @@ def test_without_credentials_the_stream_just_closes(pizza_bot, speak, tmp_path, 
 
 
 # --- cleanup after stop or a dropped socket ---------------------------------------------------
-
-
-def start_frames(call_sid: str, stream_sid: str) -> list[str]:
-    start = {
-        "streamSid": stream_sid,
-        "accountSid": ACCOUNT,
-        "callSid": call_sid,
-        "tracks": ["inbound"],
-        "customParameters": {},
-        "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
-    }
-    return [
-        orjson.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}).decode(),
-        orjson.dumps({"event": "start", "streamSid": stream_sid, "start": start}).decode(),
-    ]
 
 
 async def one_call(url: str, n: int, how: str) -> None:
