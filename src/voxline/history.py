@@ -65,5 +65,13 @@ class History:
         content = json.dumps({"error": result.error} if result.error else result.result)
         self._messages.append({"role": "tool", "tool_call_id": result.call.id, "content": content})
 
+    def conversation(self) -> list[Message]:
+        """What was said aloud, in order: no system prompt, no tool traffic."""
+        return [
+            {"role": m["role"], "content": m["content"]}
+            for m in self._messages
+            if m["role"] in ("user", "assistant") and isinstance(m.get("content"), str)
+        ]
+
     def user_texts(self) -> list[str]:
         return [m["content"] for m in self._messages if m["role"] == "user"]

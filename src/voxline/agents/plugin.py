@@ -74,11 +74,7 @@ class ChunkDecoder:
 
 def chat_history(turn: Turn) -> list[dict[str, str]]:
     """Prior user/assistant messages (tool traffic left out), without the current query."""
-    messages = [
-        {"role": m["role"], "content": m["content"]}
-        for m in turn.history.messages()
-        if m["role"] in ("user", "assistant") and isinstance(m.get("content"), str)
-    ]
+    messages = turn.history.conversation()
     if messages and messages[-1]["role"] == "user":
         messages.pop()
     return messages

@@ -145,12 +145,7 @@ class RagAgent:
         system = "\n\n".join(
             p for p in (self.system_prompt.strip(), RAG_INSTRUCTIONS, "Passages:\n" + passages) if p
         )
-        history = [
-            {"role": m["role"], "content": m["content"]}
-            for m in turn.history.messages()
-            if m["role"] in ("user", "assistant") and isinstance(m.get("content"), str)
-        ]
-        return [{"role": "system", "content": system}, *history]
+        return [{"role": "system", "content": system}, *turn.history.conversation()]
 
     async def _generate(self, turn: Turn, hits: list[Hit]) -> AsyncIterator[TextDelta]:
         assert self.llm is not None
