@@ -28,7 +28,7 @@ from riva.client.proto.riva_asr_pb2_grpc import RivaSpeechRecognitionStub
 from voxline.config import Settings
 from voxline.events import AudioIn, Transcript, TranscriptKind
 from voxline.speech.base import AudioFormat, RecognizerCaps, RecognizerHints
-from voxline.speech.riva_auth import ChannelHolder, RivaEndpoint, asr_endpoint
+from voxline.speech.riva_auth import ChannelHolder, RivaEndpoint, RivaUnavailable, asr_endpoint
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +49,8 @@ RETRYABLE = frozenset(
 )
 
 
-class RecognizerUnavailable(RuntimeError):
+class RecognizerUnavailable(RivaUnavailable):
     """Riva refused the stream or kept failing after every reconnect; the call has no ASR."""
-
-    def __init__(self, message: str, code: grpc.StatusCode | None = None) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -400,10 +396,7 @@ class RivaRecognizer:
                 while await call.read() is not grpc.aio.EOF:
                     pass
         except grpc.aio.AioRpcError as exc:
-            raise RecognizerUnavailable(
-                f"riva asr at {self.endpoint.describe()}: {exc.code().name}: {exc.details()}",
-                exc.code(),
-            ) from None
+            raise RecognizerUnavailable.from_rpc("riva asr", self.endpoint, exc) from None
         except TimeoutError:
             raise RecognizerUnavailable(
                 f"riva asr at {self.endpoint.describe()}: timed out"

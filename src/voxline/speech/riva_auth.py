@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Self
 
 import grpc
 
@@ -35,6 +36,20 @@ CHANNEL_OPTIONS: tuple[tuple[str, int], ...] = (
 
 class RivaConfigError(ValueError):
     """The Riva settings cannot work (e.g. the hosted endpoint without an API key)."""
+
+
+class RivaUnavailable(RuntimeError):
+    """A Riva service failed; ``code`` is the gRPC status when there was one."""
+
+    def __init__(self, message: str, code: grpc.StatusCode | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+    @classmethod
+    def from_rpc(cls, what: str, endpoint: RivaEndpoint, exc: grpc.aio.AioRpcError) -> Self:
+        """``what`` (e.g. "riva asr") failed with ``exc``: its status, never the key."""
+        code = exc.code()
+        return cls(f"{what} at {endpoint.describe()}: {code.name}: {exc.details()}", code)
 
 
 @dataclass(frozen=True)

@@ -23,17 +23,13 @@ from riva.client.proto.riva_tts_pb2_grpc import RivaSpeechSynthesisStub
 
 from voxline.config import Settings
 from voxline.speech.base import Voice
-from voxline.speech.riva_auth import ChannelHolder, RivaEndpoint, tts_endpoint
+from voxline.speech.riva_auth import ChannelHolder, RivaEndpoint, RivaUnavailable, tts_endpoint
 
 DEFAULT_VOICE = "English-US.Female-1"
 
 
-class SynthesizerUnavailable(RuntimeError):
+class SynthesizerUnavailable(RivaUnavailable):
     """Riva could not synthesize (server down, unknown voice, bad auth)."""
-
-    def __init__(self, message: str, code: grpc.StatusCode | None = None) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def synthesis_request(
@@ -92,10 +88,7 @@ class RivaSynthesizer:
                 if whole:
                     yield data[:whole]
         except grpc.aio.AioRpcError as exc:
-            raise SynthesizerUnavailable(
-                f"riva tts at {self.endpoint.describe()}: {exc.code().name}: {exc.details()}",
-                exc.code(),
-            ) from None
+            raise SynthesizerUnavailable.from_rpc("riva tts", self.endpoint, exc) from None
         except TimeoutError:
             raise SynthesizerUnavailable(
                 f"riva tts at {self.endpoint.describe()}: no audio for {self.chunk_timeout_s:.0f}s"
