@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import signal
 import socket
@@ -33,7 +34,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def start_server(riva: FakeRivaServer, tmp_path, drain_s: float):
+@contextlib.asynccontextmanager
+async def serving(riva: FakeRivaServer, tmp_path, drain_s: float):
+    """A healthy ``voxline serve`` process and its URL; killed on the way out if still running."""
     port = free_port()
     env = {
         **os.environ,
@@ -52,17 +55,21 @@ async def start_server(riva: FakeRivaServer, tmp_path, drain_s: float):
         sys.executable, "-m", "voxline", "serve", "--log-level", "warning", env=env
     )
     url = f"http://127.0.0.1:{port}"
+    try:
+        await until(lambda: _healthy(url), within=30)
+        yield proc, url
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+async def _healthy(url: str) -> bool:
     async with httpx.AsyncClient() as http:
-        for _ in range(300):
-            try:
-                if (await http.get(f"{url}/health")).status_code == 200:
-                    return proc, url
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    proc.kill()
-    await proc.wait()
-    raise AssertionError("voxline serve did not become healthy")
+        try:
+            return (await http.get(f"{url}/health")).status_code == 200
+        except httpx.TransportError:
+            return False
 
 
 async def active_calls(url: str) -> int:
@@ -109,28 +116,25 @@ async def stored_call(tmp_path, call_sid: str) -> tuple[dict, list[dict]]:
 
 
 async def test_sigterm_refuses_new_calls_and_waits_for_the_live_one(speak, tmp_path):
-    async with FakeRivaServer([ORDER, "no thanks"]) as riva:
-        proc, url = await start_server(riva, tmp_path, drain_s=60)
-        try:
-            lines = [Line(ORDER, speak(f"I'd like {ORDER}")), Line("no", speak("no thanks"))]
-            ws_url = url.replace("http", "ws") + "/ws"
-            caller = asyncio.create_task(SimulatedCaller(ws_url, lines, idle_s=2.0).run())
-            await until(lambda: active_calls(url))
-            proc.send_signal(signal.SIGTERM)
-            signalled = time.monotonic()
-            async with httpx.AsyncClient() as http:
-                await until(lambda: _status(http, f"{url}/ready", 503), within=5)
-                busy = await http.post(f"{url}/answer", data={"CallSid": "CA-new"})
-            assert "<Say>" in busy.text and "<Hangup />" in busy.text
-            assert len(await refused_stream(url)) > 8000  # over a second of the busy message
-            assert proc.returncode is None and not caller.done()  # the live call goes on
-            result = await asyncio.wait_for(caller, 90)
-            code = await asyncio.wait_for(proc.wait(), 15)
-            exited_after = time.monotonic() - signalled
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
+    async with (
+        FakeRivaServer([ORDER, "no thanks"]) as riva,
+        serving(riva, tmp_path, drain_s=60) as (proc, url),
+    ):
+        lines = [Line(ORDER, speak(f"I'd like {ORDER}")), Line("no", speak("no thanks"))]
+        ws_url = url.replace("http", "ws") + "/ws"
+        caller = asyncio.create_task(SimulatedCaller(ws_url, lines, idle_s=2.0).run())
+        await until(lambda: active_calls(url))
+        proc.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        async with httpx.AsyncClient() as http:
+            await until(lambda: _status(http, f"{url}/ready", 503), within=5)
+            busy = await http.post(f"{url}/answer", data={"CallSid": "CA-new"})
+        assert "<Say>" in busy.text and "<Hangup />" in busy.text
+        assert len(await refused_stream(url)) > 8000  # over a second of the busy message
+        assert proc.returncode is None and not caller.done()  # the live call goes on
+        result = await asyncio.wait_for(caller, 90)
+        code = await asyncio.wait_for(proc.wait(), 15)
+        exited_after = time.monotonic() - signalled
     assert code == 0 and exited_after < 60
     call, turns = await stored_call(tmp_path, result.call_sid)
     assert call["ended_at"] and call["outcome"] == "order placed"
@@ -143,24 +147,21 @@ async def _status(http: httpx.AsyncClient, url: str, status: int) -> bool:
 
 
 async def test_a_call_outlasting_the_drain_time_hears_goodbye_and_is_ended(speak, tmp_path):
-    async with FakeRivaServer(["a large pizza"]) as riva:
-        proc, url = await start_server(riva, tmp_path, drain_s=8)
-        try:
-            lines = [Line("a large pizza", speak("a large pizza"))]
-            # A caller who stays on the line, silent, for as long as the server lets them.
-            caller = SimulatedCaller(f"{url.replace('http', 'ws')}/ws", lines, idle_s=120, max_s=60)
-            talking = asyncio.create_task(caller.run())
-            await until(lambda: active_calls(url))
-            await asyncio.sleep(3)  # the greeting, the line, the reply
-            proc.send_signal(signal.SIGTERM)
-            signalled = time.monotonic()
-            result = await asyncio.wait_for(talking, 30)
-            code = await asyncio.wait_for(proc.wait(), 20)
-            exited_after = time.monotonic() - signalled
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
+    async with (
+        FakeRivaServer(["a large pizza"]) as riva,
+        serving(riva, tmp_path, drain_s=8) as (proc, url),
+    ):
+        lines = [Line("a large pizza", speak("a large pizza"))]
+        # A caller who stays on the line, silent, for as long as the server lets them.
+        caller = SimulatedCaller(f"{url.replace('http', 'ws')}/ws", lines, idle_s=120, max_s=60)
+        talking = asyncio.create_task(caller.run())
+        await until(lambda: active_calls(url))
+        await asyncio.sleep(3)  # the greeting, the line, the reply
+        proc.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        result = await asyncio.wait_for(talking, 30)
+        code = await asyncio.wait_for(proc.wait(), 20)
+        exited_after = time.monotonic() - signalled
     assert code == 0 and 4 < exited_after < 8 + 6, exited_after
     assert result.closed_by_server
     assert GOODBYE in " ".join(r.text for c in riva.tts_calls for r in c.requests)
