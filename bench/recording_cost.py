@@ -13,11 +13,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from voxline.audio import MULAW_RATE, frame_bytes
 from voxline.events import BotAudio, CallerAudio
 from voxline.recording import CallRecorder
 
-RATE = 8000  # Twilio's; the talk page's 16 kHz doubles the bytes, not the work per frame
-FRAME = bytes(2 * RATE // 50)
+RATE = MULAW_RATE  # Twilio's; the talk page's 16 kHz doubles the bytes, not the work per frame
+FRAME = bytes(frame_bytes(RATE))
 
 
 def main(calls: int = 100, seconds: int = 60) -> None:
