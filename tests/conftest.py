@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -106,6 +107,28 @@ def serve_in_thread(app, settings: Settings) -> Iterator[tuple[str, asyncio.Abst
         sock.close()
 
 
+def running_server(
+    settings: Settings, bot: Bot, services: CallServices, ws_path: str = "/ws"
+) -> Iterator[RunningServer]:
+    """The app on these services, as ``serve_in_thread`` runs it: a fixture yields from it."""
+    app = create_app(settings, bot, services)
+    for host, loop in serve_in_thread(app, settings):
+        yield RunningServer(f"http://{host}", f"ws://{host}{ws_path}", settings, services, loop)
+
+
+@asynccontextmanager
+async def served(
+    settings: Settings, bot: Bot, services: CallServices
+) -> AsyncIterator[RunningServer]:
+    """``running_server`` for async tests: started and stopped off the test's event loop."""
+    servers = running_server(settings, bot, services)
+    server = await asyncio.to_thread(next, servers)
+    try:
+        yield server
+    finally:
+        await asyncio.to_thread(next, servers, None)
+
+
 def make_settings(tmp: Path, **over) -> Settings:
     return load_settings(env={}, data_dir=str(tmp), **over)
 
@@ -123,14 +146,7 @@ def embedded_services(pizza_bot, tmp_path_factory) -> CallServices:
 def pizza_server(pizza_bot, embedded_services, tmp_path_factory) -> Iterator[RunningServer]:
     tmp = tmp_path_factory.mktemp("server")
     settings = make_settings(tmp)
-    services = CallServices(
-        bot=pizza_bot,
-        recognizer=embedded_services.recognizer,
-        synthesizer=embedded_services.synthesizer,
-        agent_factory=embedded_services.agent_factory,
-        records=SqliteRecords(tmp / "records.sqlite3"),
-        vad=embedded_services.vad,
-    )
-    app = create_app(settings, pizza_bot, services)
-    for host, loop in serve_in_thread(app, settings):
-        yield RunningServer(f"http://{host}", f"ws://{host}/ws", settings, services, loop)
+    # The session's models; its own records, no observers.
+    records = SqliteRecords(tmp / "records.sqlite3")
+    services = replace(embedded_services, records=records, observers=[])
+    yield from running_server(settings, pizza_bot, services)

@@ -5,10 +5,9 @@ import asyncio
 
 import pytest
 
-from tests.conftest import RunningServer, make_settings, serve_in_thread
-from tests.fakes.openai_server import FakeOpenAI, native_call, text
+from tests.conftest import make_settings, served
+from tests.fakes.openai_server import MODEL, FakeOpenAI, native_call, text
 from tests.fakes.riva_server import FakeRivaServer
-from voxline.app import create_app
 from voxline.caller import Line, SimulatedCaller
 from voxline.services import build_services
 
@@ -37,23 +36,17 @@ async def call_nim_stack(pizza_bot, speak, tmp_path, fail_after_s: float | None)
                 riva_server=riva.target,
                 agent="llm",
                 llm_base_url=llm.base_url,
-                llm_model="meta/llama-3.1-8b-instruct",
+                llm_model=MODEL,
                 llm_api_key="test-key",
             )
             services = await asyncio.to_thread(build_services, settings, pizza_bot)
-            app = create_app(settings, pizza_bot, services)
-            servers = serve_in_thread(app, settings)
-            host, loop = await asyncio.to_thread(next, servers)
-            server = RunningServer(f"http://{host}", f"ws://{host}/ws", settings, services, loop)
-            try:
+            async with served(settings, pizza_bot, services) as server:
                 lines = [Line(s, speak(s)) for s in SAID]
                 result = await SimulatedCaller(server.ws_url, lines, idle_s=2.0).run()
                 await asyncio.to_thread(server.ended, result.call_sid)
                 orders = await asyncio.to_thread(
                     server.records, services.records.orders(result.call_sid)
                 )
-            finally:
-                await asyncio.to_thread(next, servers, None)
             return result, orders, riva, llm
 
 

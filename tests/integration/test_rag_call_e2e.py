@@ -4,8 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.conftest import ROOT, RunningServer, make_settings, serve_in_thread
-from voxline.app import create_app
+from tests.conftest import ROOT, make_settings, running_server
 from voxline.bot import load_bot
 from voxline.caller import Line, SimulatedCaller
 from voxline.records_sqlite import SqliteRecords
@@ -25,8 +24,7 @@ def rag_server(embedded_services, tmp_path_factory):
         agent_factory=build_agent_factory(settings, bot),
         records=SqliteRecords(tmp / "records.sqlite3"),
     )
-    for host, loop in serve_in_thread(create_app(settings, bot, services), settings):
-        yield RunningServer(f"http://{host}", f"ws://{host}/ws", settings, services, loop)
+    yield from running_server(settings, bot, services)
 
 
 async def test_the_bot_speaks_a_fact_found_only_in_its_documents(rag_server, speak):

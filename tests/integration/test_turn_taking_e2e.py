@@ -7,9 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from tests.conftest import RunningServer, make_settings, serve_in_thread
+from tests.conftest import make_settings, served
 from tests.fakes.riva_server import FakeRivaServer
-from voxline.app import create_app
 from voxline.caller import Line, SimulatedCaller
 from voxline.services import build_services
 
@@ -24,17 +23,12 @@ async def run_call(bot, speak, tmp_path, transcripts, lines, **turns):
             tmp_path, asr="riva", tts="riva", riva_server=riva.target, agent="form"
         )
         services = await asyncio.to_thread(build_services, settings, bot)
-        servers = serve_in_thread(create_app(settings, bot, services), settings)
-        host, loop = await asyncio.to_thread(next, servers)
-        server = RunningServer(f"http://{host}", f"ws://{host}/ws", settings, services, loop)
-        try:
+        async with served(settings, bot, services) as server:
             result = await SimulatedCaller(server.ws_url, lines, idle_s=2.0).run()
             await asyncio.to_thread(server.ended, result.call_sid)
             records = services.records
             orders = await asyncio.to_thread(server.records, records.orders(result.call_sid))
             turns_ = await asyncio.to_thread(server.records, records.turns(result.call_sid))
-        finally:
-            await asyncio.to_thread(next, servers, None)
         return result, [o["details"] for o in orders], turns_, riva
 
 

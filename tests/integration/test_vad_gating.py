@@ -13,9 +13,8 @@ from dataclasses import replace
 
 import pytest
 
-from tests.conftest import RunningServer, make_settings, serve_in_thread
+from tests.conftest import make_settings, served
 from tests.fakes.riva_server import FakeRivaServer
-from voxline.app import create_app
 from voxline.caller import Line, SimulatedCaller
 from voxline.events import BotSaid, BotStopped, SpeechStarted, Transcript, TranscriptKind
 from voxline.services import build_services
@@ -36,15 +35,10 @@ async def test_vad_runs_only_over_the_bot_and_barge_in_still_works(pizza_bot, sp
         )
         services = await asyncio.to_thread(build_services, settings, pizza_bot)
         services = replace(services, observers=[lambda call: notes.append])
-        servers = serve_in_thread(create_app(settings, pizza_bot, services), settings)
-        host, loop = await asyncio.to_thread(next, servers)
-        server = RunningServer(f"http://{host}", f"ws://{host}/ws", settings, services, loop)
-        try:
+        async with served(settings, pizza_bot, services) as server:
             result = await SimulatedCaller(server.ws_url, lines, idle_s=2.0).run()
             await asyncio.to_thread(server.ended, result.call_sid)
             turns = await asyncio.to_thread(server.records, services.records.turns(result.call_sid))
-        finally:
-            await asyncio.to_thread(next, servers, None)
 
     finals = [i for i, n in enumerate(notes) if isinstance(n, Transcript) and n.kind == "final"]
     assert len(finals) == 2
