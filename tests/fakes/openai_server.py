@@ -83,6 +83,10 @@ class Reply:
     fail_after: int = 0  # chunks sent before the stall or the disconnect
     finish_reason: str = ""  # default: tool_calls if tool_calls else stop
 
+    @property
+    def finish(self) -> str:
+        return self.finish_reason or ("tool_calls" if self.tool_calls else "stop")
+
 
 def text(s: str, **kw: Any) -> Reply:
     return Reply(text=s, **kw)
@@ -121,22 +125,14 @@ def http_error(status: int = 500, message: str = "", **kw: Any) -> Reply:
     return Reply(status=status, message=message or f"fake server: scripted HTTP {status}", **kw)
 
 
-def stall(after_chunks: int = 0, **kw: Any) -> Reply:
-    return Reply(
-        text=kw.pop("text", "I am about to stall forever."),
-        fail="stall",
-        fail_after=after_chunks,
-        **kw,
-    )
+def stall(after_chunks: int = 0, text: str = "I am about to stall forever.", **kw: Any) -> Reply:
+    return Reply(text=text, fail="stall", fail_after=after_chunks, **kw)
 
 
-def disconnect(after_chunks: int = 0, **kw: Any) -> Reply:
-    return Reply(
-        text=kw.pop("text", "The connection drops in the middle."),
-        fail="disconnect",
-        fail_after=after_chunks,
-        **kw,
-    )
+def disconnect(
+    after_chunks: int = 0, text: str = "The connection drops in the middle.", **kw: Any
+) -> Reply:
+    return Reply(text=text, fail="disconnect", fail_after=after_chunks, **kw)
 
 
 @dataclass
@@ -197,8 +193,7 @@ def _chunks(reply: Reply, model: str, cid: str) -> list[dict[str, Any]]:
         for i in range(0, len(raw), n):
             frag = {"index": index, "function": {"arguments": raw[i : i + n]}}
             out.append(chunk({"tool_calls": [frag]}))
-    finish = reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
-    out.append(chunk({}, finish))
+    out.append(chunk({}, reply.finish))
     return out
 
 
@@ -213,14 +208,13 @@ def _completion(reply: Reply, model: str, cid: str) -> dict[str, Any]:
             }
             for c in reply.tool_calls
         ]
-    finish = reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
     usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
     return {
         "id": cid,
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "choices": [{"index": 0, "message": message, "finish_reason": reply.finish}],
         "usage": usage,
     }
 
