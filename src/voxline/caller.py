@@ -22,6 +22,7 @@ import websockets
 from voxline.audio import MULAW_RATE, ULAW_SILENCE, interleave, pcm_to_ulaw, ulaw_to_pcm
 
 FRAME = 160  # bytes of mu-law in 20 ms
+SILENCE = bytes([ULAW_SILENCE]) * FRAME
 TICK_S = 0.02
 
 
@@ -178,21 +179,22 @@ class SimulatedCaller:
                 if barge or quiet or (waited and not self._turn.audio):
                     pending.popleft()
                     speaking = bytearray(pcm_to_ulaw(line.pcm))
-                    speaking += bytes([ULAW_SILENCE]) * (-len(speaking) % FRAME)
+                    speaking += SILENCE[: -len(speaking) % FRAME]
             elif not speaking and not pending:
                 waited = now - (self._line_end or started) > self.first_reply_timeout_s
                 if quiet or waited:
                     break
             chunk += 1
             if speaking:
-                frame, speaking = bytes(speaking[:FRAME]), speaking[FRAME:]
+                frame = bytes(speaking[:FRAME])
+                del speaking[:FRAME]
                 if not speaking:
                     self._line_end = time.monotonic() + TICK_S
                     self._turn = BotTurn(len(self.lines) - len(pending) - 1)
                     self.result.turns.append(self._turn)
                     heard_s, idle = 0.0, 0.0
             else:
-                frame = bytes([ULAW_SILENCE]) * FRAME
+                frame = SILENCE
             await self._send(
                 {
                     "event": "media",
@@ -208,7 +210,7 @@ class SimulatedCaller:
             played = bytes(self._playback[:FRAME])
             del self._playback[:FRAME]
             self._played += len(played)
-            self.result.bot_track += ulaw_to_pcm(played.ljust(FRAME, bytes([ULAW_SILENCE])))
+            self.result.bot_track += ulaw_to_pcm(played + SILENCE[len(played) :])
             if played:
                 idle, heard_s = 0.0, heard_s + TICK_S
             else:
