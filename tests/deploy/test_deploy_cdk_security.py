@@ -54,10 +54,12 @@ def test_voxline_tasks_only_accept_the_alb(resources) -> None:
 
 
 def test_nim_target_groups_do_not_preserve_client_ip(of_type) -> None:
-    for tg in of_type("AWS::ElasticLoadBalancingV2::TargetGroup"):
-        if tg.get("Protocol") == "TCP":
-            attrs = {a["Key"]: a["Value"] for a in tg["TargetGroupAttributes"]}
-            assert attrs["preserve_client_ip.enabled"] == "false"
+    groups = of_type("AWS::ElasticLoadBalancingV2::TargetGroup")
+    tcp = [tg for tg in groups if tg.get("Protocol") == "TCP"]
+    assert tcp, "the NIM load balancer forwards TCP"
+    for tg in tcp:
+        attrs = {a["Key"]: a["Value"] for a in tg["TargetGroupAttributes"]}
+        assert attrs["preserve_client_ip.enabled"] == "false"
 
 
 def test_twilio_token_is_an_ecs_secret(of_type) -> None:

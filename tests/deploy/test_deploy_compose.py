@@ -113,7 +113,9 @@ def test_voxline_wiring_per_profile(compose) -> None:
 
 def test_interpolations_are_well_formed_and_avoid_generic_names() -> None:
     text = COMPOSE.read_text()
-    for ref in re.findall(r"\$\{([^}]*)\}", text):
+    refs = re.findall(r"\$\{([^}]*)\}", text)
+    assert refs, "compose.yaml takes its settings from .env"
+    for ref in refs:
         assert re.fullmatch(r"[A-Z_][A-Z0-9_]*(:?[-?].*)?", ref), ref
         # Shell variables beat .env in Compose; runtimes set CONTAINER_NAME, HOSTNAME, ...
         assert ref.split(":")[0] not in {"CONTAINER_NAME", "HOSTNAME", "NAME", "IMAGE"}, ref

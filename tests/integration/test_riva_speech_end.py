@@ -50,6 +50,7 @@ async def test_interim_and_final_carry_the_end_of_the_speech() -> None:
     by_kind = {t.kind: t for t in got}
     assert by_kind[TranscriptKind.INTERIM].speech_end == pytest.approx(T0 + 1.2, abs=0.011)
     assert by_kind[TranscriptKind.FINAL].speech_end == pytest.approx(T0 + 1.2, abs=0.011)
+    assert TranscriptKind.PARTIAL in by_kind
     assert all(t.speech_end is None for t in got if t.kind is TranscriptKind.PARTIAL)
 
 
