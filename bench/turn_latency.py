@@ -23,9 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.fakes: the Riva-protocol test server
 
-from tests.conftest import make_settings, serve_in_thread  # noqa: E402
+from tests.conftest import make_settings, served  # noqa: E402
 from tests.fakes.riva_server import FakeRivaServer  # noqa: E402
-from voxline.app import create_app  # noqa: E402
 from voxline.audio import resample  # noqa: E402
 from voxline.bot import load_bot  # noqa: E402
 from voxline.caller import Line, SimulatedCaller  # noqa: E402
@@ -41,12 +40,8 @@ async def one_call(mode: str, lines: list[Line], tmp: Path) -> list[float]:
     async with FakeRivaServer([line.text for line in lines]) as riva:
         settings = make_settings(tmp, asr="riva", tts="riva", riva_server=riva.target)
         services = await asyncio.to_thread(build_services, settings, bot)
-        servers = serve_in_thread(create_app(settings, bot, services), settings)
-        host, _ = await asyncio.to_thread(next, servers)
-        try:
-            result = await SimulatedCaller(f"ws://{host}/ws", lines, idle_s=1.5).run()
-        finally:
-            await asyncio.to_thread(next, servers, None)
+        async with served(settings, bot, services) as server:
+            result = await SimulatedCaller(server.ws_url, lines, idle_s=1.5).run()
     return [t.latency for t in result.turns[1:] if t.latency is not None]
 
 
