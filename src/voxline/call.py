@@ -42,10 +42,12 @@ from voxline.history import History
 from voxline.playout import Outbound, Playout, Segment
 from voxline.records import Records
 from voxline.resilience import describe, reporting_to
+from voxline.sample_clock import SampleClock
 from voxline.sentences import SentenceSplitter
 from voxline.speech.base import AudioFormat, Recognizer, RecognizerHints, Synthesizer
 from voxline.speech.resilient_asr import UtteranceLost
-from voxline.speech.vad import SileroModel, VadTracker
+from voxline.speech.vad import SileroModel
+from voxline.speech.vad_gate import GatedVad
 from voxline.tools import ToolBox, ToolContext
 from voxline.turns import (
     Cancel,
@@ -68,6 +70,7 @@ FALLBACK_AFTER_TOOL = "That's done. Sorry, I'm having a little trouble right now
 UNHEARD = "Sorry, I didn't catch that. Could you say it again?"  # the recognizer lost the words
 # Sees everything a call does (pages, recordings, metrics). Called on the event loop: it must
 # return at once and never raise into the call (a raising observer is logged and dropped).
+# Only observers with a true ``hears_audio`` attribute get the 20 ms audio frames.
 Observer = Callable[[CallNote], None]
 ANSWERING = ("rag", "plugin", "nvidia_rag")  # bots whose spoken reply answers a question
 
@@ -123,28 +126,23 @@ class Call:
         self.turns = TurnTaker(self.bot.turns, clock())
         self.observers = list(observers)
         self.observers += [o for make in services.observers if (o := make(self)) is not None]
-        on_frame = self._bot_frame if self.observers else None
+        self.hearers = [o for o in self.observers if getattr(o, "hears_audio", False)]
+        on_frame = self._bot_frame if self.hearers else None
         self.playout = Playout(out, clock, self._on_speaking, self._on_heard, on_frame=on_frame)
-        self.vad = services.vad.stream(fmt.rate) if services.vad else None
-        self.tracker = VadTracker()
-        # A recognizer that endpoints by itself leaves the VAD only the speech onsets the turn
-        # taker acts on: over the bot (barge-in) and over an early reply (cancel it). Outside
-        # those the model is skipped: it was a quarter of a Riva call's CPU (bench/load.py).
-        self._vad_gated = services.recognizer.caps.endpointing
-        self._vad_on = True
+        self.sample_clock = SampleClock(fmt.rate, clock)
+        endpointing = services.recognizer.caps.endpointing
+        self.vad = GatedVad(services.vad, fmt.rate, endpointing) if services.vad else None
         hints = RecognizerHints(
             language=self.bot.voice.language,
             phrases=self.bot.vocabulary,
             stop_history_ms=self.bot.turns.stop_history_ms,
             stop_history_eou_ms=self.bot.turns.stop_history_eou_ms,
-            interim=self.bot.turns.mode != "final" or not services.recognizer.caps.endpointing,
+            interim=self.bot.turns.mode != "final" or not endpointing,
         )
         self.recognition = services.recognizer.open(fmt, hints)
         self.reply: Reply | None = None
-        self._audio_t0: float | None = None
         self._resuming: asyncio.Task | None = None
         self._interim_at: float | None = None  # when the latest first-pass transcript came
-        self._audio_s = 0.0
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task] = set()
         self._writes: set[asyncio.Task] = set()  # turn records: finished, never cancelled
@@ -207,57 +205,32 @@ class Call:
                 self.end_reason = self.end_reason or "caller hung up"
                 return
 
-    def _note(self, note: CallNote) -> None:
-        for observer in list(self.observers):
+    def _note(self, note: CallNote, observers: list[Observer] | None = None) -> None:
+        for observer in list(self.observers if observers is None else observers):
             try:
                 observer(note)
             except Exception:
                 log.exception("call %s: observer %r failed, dropped", self.call_id, observer)
                 self.observers.remove(observer)
+                if observer in self.hearers:
+                    self.hearers.remove(observer)
 
     def _bot_frame(self, pcm: bytes, t: float) -> None:
-        self._note(BotAudio(pcm, self.out.rate, t))
-
-    def _audio_time(self, pcm: bytes) -> float:
-        """The end of this frame on the audio's own sample clock, pinned to the call's clock.
-
-        Endpointing measures silence in the audio: a network or CPU stall between two frames
-        must not look like a pause. If frames go missing the sample clock falls behind, so it
-        is pulled forward once it lags the call's clock by more than a second.
-        """
-        now = self.clock()
-        if self._audio_t0 is None or now - (self._audio_t0 + self._audio_s) > 1.0:
-            self._audio_t0, self._audio_s = now, 0.0
-        self._audio_s += len(pcm) / (2 * self.fmt.rate)
-        return self._audio_t0 + self._audio_s
+        self._note(BotAudio(pcm, self.out.rate, t), self.hearers)
 
     async def _audio(self, audio: AudioIn) -> None:
-        end = self._audio_time(audio.pcm)
-        start = end - len(audio.pcm) / (2 * self.fmt.rate)
-        if self.observers:
-            self._note(CallerAudio(audio.pcm, self.fmt.rate, start))
-        vad = self._vad_needed()
-        if vad:
-            for prob, lag in vad.push(audio.pcm):
-                if event := self.tracker.update(prob, end - lag):
-                    if self.observers:
-                        self._note(event)
-                    await self._apply(self.turns.on_event(event, self.clock()))
-        stamped = AudioIn(audio.pcm, audio.raw, start)
-        await self.recognition.send(stamped, self.tracker.speaking if vad else None)
-
-    def _vad_needed(self):
-        """The VAD stream to run on this frame, or None (no VAD, or gated off)."""
-        if self.vad is None or not self._vad_gated:
-            return self.vad
-        t = self.turns
-        early = t.pending is not None and t.speculative
-        on = t.bot_speaking or t.paused or self.tracker.speaking or early
-        if on and not self._vad_on and self.s.vad is not None:
-            self.vad = self.s.vad.stream(self.fmt.rate)  # its state is of audio long gone
-            self.tracker = VadTracker()
-        self._vad_on = on
-        return self.vad if on else None
+        start, end = self.sample_clock.frame(len(audio.pcm))
+        if self.hearers:
+            self._note(CallerAudio(audio.pcm, self.fmt.rate, start), self.hearers)
+        speaking = None  # unknown to the recognizer while the VAD is off
+        if self.vad is not None:
+            edges = self.vad.push(audio.pcm, end, self.turns.wants_onsets)
+            if edges is not None:
+                for edge in edges:
+                    self._note(edge)
+                    await self._apply(self.turns.on_event(edge, self.clock()))
+                speaking = self.vad.speaking
+        await self.recognition.send(AudioIn(audio.pcm, audio.raw, start), speaking)
 
     async def _transcripts(self) -> None:
         async for tr in self.recognition:

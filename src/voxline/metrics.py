@@ -22,9 +22,7 @@ from prometheus_client import (
 
 from voxline.events import (
     BackendFailed,
-    BotAudio,
     BotStopped,
-    CallerAudio,
     CallNote,
     SpeechStopped,
     TurnEnded,
@@ -111,8 +109,6 @@ class CallMetrics:
         ends = SpeechEnds()
 
         def note(note: CallNote) -> None:
-            if isinstance(note, (CallerAudio, BotAudio)):
-                return  # fifty a second per direction: nothing to count
             ends.see(note)
             if isinstance(note, TurnEnded):
                 if note.user_text is not None:  # the greeting and re-prompts are not turns

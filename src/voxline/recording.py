@@ -133,6 +133,8 @@ def append_wav(path: Path, rate: int, data: bytes, new: bool) -> None:
 class CallRecorder:
     """One call's observer: its notes to a stereo WAV at the caller's rate."""
 
+    hears_audio = True  # the call sends it both sides' 20 ms frames
+
     def __init__(
         self,
         path: Path,

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from voxline.events import BotAudio, CallerAudio, CallNote, TurnEnded
+from voxline.events import CallNote, TurnEnded
 from voxline.metrics import SpeechEnds
 
 if TYPE_CHECKING:
@@ -36,8 +36,6 @@ class TurnSpans:
         call_id, clock, ends = call.call_id, call.clock, SpeechEnds()
 
         def note(note: CallNote) -> None:
-            if isinstance(note, (CallerAudio, BotAudio)):
-                return
             ends.see(note)
             if isinstance(note, TurnEnded):
                 self.record(call_id, clock, note, ends.of(note.timings))

@@ -153,6 +153,12 @@ class TurnTaker:
         # Partials are only needed to vet barge-ins while the bot is talking.
         return [Eager(speaking)]
 
+    @property
+    def wants_onsets(self) -> bool:
+        """Whether a speech onset would change anything now: over the bot, during a pause, or
+        over an early reply."""
+        return self.bot_speaking or self.paused or (self.pending is not None and self.speculative)
+
     def on_reply_done(self, now: float) -> None:
         """The reply produced nothing audible (or finished): no reply is in flight."""
         if not self.bot_speaking:

@@ -174,3 +174,18 @@ def test_no_reprompt_while_the_bot_talks_or_the_caller_speaks():
     tt.on_bot_speaking(False, 10.0)
     tt.on_event(SpeechStarted(11.0), 11.0)
     assert tt.tick(30.0) == []
+
+
+def test_onsets_matter_over_the_bot_in_a_pause_and_over_an_early_reply_only():
+    tt = turn_taker(mode="interim")
+    assert not tt.wants_onsets  # a quiet line: the recognizer's own endpointing is enough
+    tt.on_event(SpeechStarted(0.0), 0.0)
+    tt.on_event(SpeechStopped(1.0), 1.0)
+    tt.on_event(tr(INTERIM, "a large pizza", 1.25), 1.25)
+    assert tt.wants_onsets  # resumed speech would cancel the early reply
+    tt.on_event(tr(F, "a large pizza", 1.8), 1.8)
+    assert not tt.wants_onsets  # confirmed, not yet audible
+    tt.on_bot_speaking(True, 2.0)
+    assert tt.wants_onsets  # barge-in
+    tt.on_bot_speaking(False, 4.0)
+    assert not tt.wants_onsets
