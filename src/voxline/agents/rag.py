@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from voxline.agents.base import Turn
+from voxline.agents.llm import LOCAL_API_KEY
 from voxline.bot import Bot
 from voxline.config import Settings
 from voxline.events import AgentEvent, TextDelta
@@ -60,7 +61,7 @@ class LlmEndpoint:
         from openai import AsyncOpenAI
 
         return AsyncOpenAI(
-            base_url=self.base_url or None, api_key=self.api_key or "not-needed", max_retries=0
+            base_url=self.base_url or None, api_key=self.api_key or LOCAL_API_KEY, max_retries=0
         )
 
 
