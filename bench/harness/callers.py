@@ -43,11 +43,10 @@ import pybase64
 import websockets
 
 from bench.harness.scenario import new_event_loop
-from voxline.audio import ULAW_SILENCE
-from voxline.caller import FRAME, TICK_S
+from voxline.caller import FRAME, SILENCE, TICK_S
 
 DRY_TOLERANCE_S = 0.02  # one frame: a playback buffer this far past empty is an audible gap
-SILENCE = pybase64.b64encode(bytes([ULAW_SILENCE]) * FRAME).decode()
+SILENCE_B64 = pybase64.b64encode(SILENCE).decode()
 
 
 @dataclass
@@ -211,7 +210,7 @@ class Caller:
             if self._counted(self.onset):
                 self.out.missed_barge_ins += 1
             self.onset, self.awaiting_clear = None, False
-        payload = self.line.popleft() if self.line else SILENCE
+        payload = self.line.popleft() if self.line else SILENCE_B64
         if self.state == "line" and not self.line:
             self.state, self.speech_end = "waiting", now  # this frame ends the speech
         self.seq += 1
