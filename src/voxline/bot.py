@@ -39,6 +39,9 @@ class TurnSettings:
     hold_playback_until_confirmed: bool = False
     barge_in_min_ms: int = 200  # caller speech needed before a barge-in is considered
     pause_on_speech: bool = True  # silence the bot at speech onset, resume if it was a filler
+    # Pause on a frame loud above the line's noise, before the VAD confirms speech (~120 ms
+    # sooner); a sound the VAD then calls noise resumes the bot (the cut sentence repeated).
+    pause_on_sound: bool = True
     # Resume when speech that paused the bot brought no words: longer than the embedded
     # recognizer's final (800 ms of silence + transcription) takes on a busy machine.
     resume_after_s: float = 1.5

@@ -131,7 +131,8 @@ class Call:
         self.playout = Playout(out, clock, self._on_speaking, self._on_heard, on_frame=on_frame)
         self.sample_clock = SampleClock(fmt.rate, clock)
         endpointing = services.recognizer.caps.endpointing
-        self.vad = GatedVad(services.vad, fmt.rate, endpointing) if services.vad else None
+        quick = self.bot.turns.pause_on_sound
+        self.vad = GatedVad(services.vad, fmt.rate, endpointing, quick) if services.vad else None
         hints = RecognizerHints(
             language=self.bot.voice.language,
             phrases=self.bot.vocabulary,
@@ -224,7 +225,7 @@ class Call:
             self._note(CallerAudio(audio.pcm, self.fmt.rate, start), self.hearers)
         speaking = None  # unknown to the recognizer while the VAD is off
         if self.vad is not None:
-            edges = self.vad.push(audio.pcm, end, self.turns.wants_onsets)
+            edges = self.vad.push(audio.pcm, end, self.turns.wants_onsets, self.turns.pausable)
             if edges is not None:
                 for edge in edges:
                     self._note(edge)

@@ -23,9 +23,11 @@ class SpeechStarted:
 
 @dataclass(frozen=True, slots=True)
 class SpeechStopped:
-    """VAD offset: the last voiced audio ended at ``t``."""
+    """VAD offset: the last voiced audio ended at ``t``. With ``noise``, the onset was a
+    sudden sound the VAD did not confirm as speech: nobody spoke."""
 
     t: float
+    noise: bool = False
 
 
 class TranscriptKind(StrEnum):

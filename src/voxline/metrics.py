@@ -52,7 +52,7 @@ class SpeechEnds:
         self.stops: deque[float] = deque(maxlen=8)
 
     def see(self, note: CallNote) -> None:
-        if isinstance(note, SpeechStopped):
+        if isinstance(note, SpeechStopped) and not note.noise:
             self.stops.append(note.t)
 
     def of(self, timings: dict[str, Any]) -> float | None:

@@ -8,7 +8,8 @@ time. The rules follow ACE's ``handle user transcript with interruption`` flow:
   when the final matches, retract and retrigger when the final differs, and cancel when the
   caller resumes speaking before the final;
 - barge-in is always on: caller speech of at least ``barge_in_min_ms`` with a transcript that
-  is not a filler ("mm-hmm", "yeah") interrupts the bot;
+  is not a filler ("mm-hmm", "yeah") interrupts the bot; an onset over the bot pauses it
+  first (resumed for a filler, for no words, or when the onset was noise);
 - optional re-prompt and hang-up after long silences.
 """
 
@@ -134,6 +135,13 @@ class TurnTaker:
     def on_event(self, event: ListenerEvent, now: float) -> list[Decision]:
         if isinstance(event, SpeechStarted):
             return self._speech_started(event, now)
+        if isinstance(event, SpeechStopped) and event.noise:
+            self.speech_onset = None  # a sound, not speech: nobody is talking over the bot
+            self.last_activity = now
+            if self.paused:
+                self.paused = False
+                return [Resume("noise")]
+            return []
         if isinstance(event, SpeechStopped):
             self.last_onset, self.speech_onset = self.speech_onset, None
             self.stopped_at = event.t
@@ -158,6 +166,12 @@ class TurnTaker:
         """Whether a speech onset would change anything now: over the bot, during a pause, or
         over an early reply."""
         return self.bot_speaking or self.paused or (self.pending is not None and self.speculative)
+
+    @property
+    def pausable(self) -> bool:
+        """Whether a sudden sound may pause the bot before the VAD confirms it is speech: only
+        a pause can be undone, not a cancelled early reply."""
+        return self.bot_speaking and self.s.pause_on_speech and not self.paused
 
     def on_reply_done(self, now: float) -> None:
         """The reply produced nothing audible (or finished): no reply is in flight."""

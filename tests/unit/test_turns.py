@@ -122,6 +122,29 @@ def test_noise_without_words_resumes_after_a_while():
     assert tt.tick(3.0) == []
 
 
+def test_a_sound_the_vad_calls_noise_resumes_the_bot_at_once():
+    tt = turn_taker()
+    tt.on_bot_speaking(True, 0.0)
+    assert tt.pausable
+    assert tt.on_event(SpeechStarted(1.0), 1.0) == [Pause(1.0)]
+    assert not tt.pausable  # paused already
+    assert tt.on_event(SpeechStopped(1.3, noise=True), 1.3) == [Resume("noise")]
+    assert tt.bot_speaking and not tt.paused and tt.speech_onset is None
+    assert tt.tick(5.0) == []  # no second resume for the same sound
+    # A real utterance after it is timed from its own onset.
+    assert tt.on_event(SpeechStarted(6.0), 6.0) == [Pause(6.0)]
+    assert tt.on_event(tr(P, "hold on", 6.4), 6.4) == [Interrupt(6.0, "hold on"), Eager(False)]
+
+
+def test_only_a_talking_bot_may_be_paused_on_a_sound():
+    tt = turn_taker(mode="interim")
+    tt.on_event(tr(INTERIM, "a large pizza", 1.25), 1.25)
+    assert tt.wants_onsets and not tt.pausable  # cancelling an early reply cannot be undone
+    never = turn_taker(pause_on_speech=False)
+    never.on_bot_speaking(True, 0.0)
+    assert not never.pausable
+
+
 def test_a_real_interruption_after_the_pause():
     tt = turn_taker()
     tt.on_bot_speaking(True, 0.0)

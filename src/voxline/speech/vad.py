@@ -90,17 +90,21 @@ class VadTracker:
         self._run_s = 0.0  # length of the current run that contradicts the state
         self._run_start = 0.0
 
-    def update(self, prob: float, t_end: float) -> SpeechStarted | SpeechStopped | None:
-        """Feed one window's probability; ``t_end`` is when that window ends."""
+    def update(
+        self, prob: float, t_end: float, duration: float | None = None
+    ) -> SpeechStarted | SpeechStopped | None:
+        """Feed one window's probability; ``t_end`` is when that window ends. ``duration``
+        is for audio judged without the model (a quiet frame, probability 0)."""
         p = self.params
-        t_start = t_end - self.window_s
+        duration = self.window_s if duration is None else duration
+        t_start = t_end - duration
         contradicts = prob < p.stop_threshold if self.speaking else prob >= p.start_threshold
         if not contradicts:
             self._run_s = 0.0
             return None
         if self._run_s == 0.0:
             self._run_start = t_start
-        self._run_s += self.window_s
+        self._run_s += duration
         if not self.speaking and self._run_s * 1000 >= p.min_speech_ms:
             self.speaking, self._run_s = True, 0.0
             return SpeechStarted(self._run_start)

@@ -1,42 +1,103 @@
-"""A call's Silero VAD, run only on the audio where its onsets matter.
+"""A call's Silero VAD, run only on the audio where it can change something.
 
 With a recognizer that endpoints by itself (Riva), the turn taker needs the VAD only for speech
 onsets over the bot (barge-in) or over an early reply (cancel it); elsewhere the model is
 skipped, since it was a quarter of a Riva call's CPU (bench/load.py). It stays on until an
 utterance it saw has ended, and restarts with fresh state after a gap (its recurrent state
 would be of audio long gone). Without endpointing the recognizer cuts utterances on it, so it
-always runs.
+always runs. Either way, frames too quiet to be speech (``loudness.QUIET_DBFS``) count as
+silence without the model.
+
+Where a pause can be undone (``quick``: the bot is talking), a frame that stands out of the
+line's noise is reported as an onset at once, and the model must confirm it: a sound it gives
+no speech-like window in ``confirm_s`` (a knock, a click, a tone stay under 0.1) or that it has
+not called speech in ``3 * confirm_s`` is taken back by a ``SpeechStopped(noise=True)``.
 """
 
 from __future__ import annotations
 
+from voxline.audio import rms_dbfs
 from voxline.events import SpeechStarted, SpeechStopped
+from voxline.speech.loudness import LineLevel
 from voxline.speech.vad import SileroModel, VadTracker
+
+Edge = SpeechStarted | SpeechStopped
 
 
 class GatedVad:
-    def __init__(self, model: SileroModel, rate: int, gated: bool) -> None:
+    def __init__(
+        self,
+        model: SileroModel,
+        rate: int,
+        gated: bool,
+        quick_onsets: bool = True,
+        confirm_s: float = 0.3,  # Silero's rise (<= 130 ms) and a window over 0.35, with room
+    ) -> None:
         self.model = model
         self.rate = rate
         self.gated = gated
+        self.quick_onsets = quick_onsets
+        self.confirm_s = confirm_s
+        self.level = LineLevel()
         self.stream = model.stream(rate)
         self.tracker = VadTracker()
         self._on = True
+        self._fresh = False  # the model sat out quiet frames: restart it on the next loud one
+        self._previous = b""  # the frame before, to give a restarted model some lead-in
+        self.tentative: float | None = None  # a loud frame's onset, not confirmed yet
+        self._peak = 0.0  # the highest speech probability since it
 
     @property
     def speaking(self) -> bool:
         return self.tracker.speaking
 
-    def push(
-        self, pcm: bytes, end: float, wanted: bool
-    ) -> list[SpeechStarted | SpeechStopped] | None:
-        """The speech edges in this frame (which ends at ``end``), or None if the VAD is off."""
-        on = not self.gated or wanted or self.tracker.speaking
+    def push(self, pcm: bytes, end: float, wanted: bool, quick: bool = False) -> list[Edge] | None:
+        """The speech edges in this frame (which ends at ``end``), or None if the VAD is off.
+        ``quick``: a loud frame may be reported as an onset before the model confirms it."""
+        on = not self.gated or wanted or self.speaking or self.tentative is not None
         if on and not self._on:
-            self.stream = self.model.stream(self.rate)
             self.tracker = VadTracker()
+            self._fresh = True
         self._on = on
         if not on:
+            self._previous = pcm
             return None
-        update = self.tracker.update
-        return [e for prob, lag in self.stream.push(pcm) if (e := update(prob, end - lag))]
+        duration = len(pcm) / (2 * self.rate)
+        level = rms_dbfs(pcm)
+        edges: list[Edge] = []
+        loud = self.level.loud(level, duration)
+        if loud and quick and self.quick_onsets and not self.speaking and self.tentative is None:
+            self.tentative, self._peak = end - duration, 0.0
+            edges.append(SpeechStarted(self.tentative))
+        if self.level.quiet(level):
+            self._fresh = True
+            if edge := self.tracker.update(0.0, end, duration):
+                edges.append(edge)
+        else:
+            edges += self._model(pcm, end)
+        if self.tentative is not None and self._unconfirmed(end):
+            self.tentative = None
+            edges.append(SpeechStopped(end, noise=True))
+        self._previous = pcm
+        return edges
+
+    def _model(self, pcm: bytes, end: float) -> list[Edge]:
+        if self._fresh:
+            self.stream = self.model.stream(self.rate)
+            pcm = self._previous + pcm
+            self._fresh = False
+        edges: list[Edge] = []
+        for prob, lag in self.stream.push(pcm):
+            self._peak = max(self._peak, prob)
+            edge = self.tracker.update(prob, end - lag)
+            if isinstance(edge, SpeechStarted) and self.tentative is not None:
+                self.tentative = None  # confirmed: its onset was already reported
+            elif edge is not None:
+                edges.append(edge)
+        return edges
+
+    def _unconfirmed(self, end: float) -> bool:
+        waited = end - self.tentative
+        if waited < self.confirm_s:
+            return False
+        return self._peak < self.tracker.params.stop_threshold or waited >= 3 * self.confirm_s

@@ -1,0 +1,110 @@
+"""The gated VAD on real audio: Silero on the embedded voice's speech, a knock, silence."""
+
+import numpy as np
+import pytest
+
+from voxline.events import SpeechStarted, SpeechStopped
+from voxline.speech.vad import SileroModel
+from voxline.speech.vad_gate import GatedVad
+
+RATE = 8000
+FRAME = 2 * RATE // 50  # 20 ms of 16-bit PCM
+
+
+class CountingModel(SileroModel):
+    """The real model, counting its inferences."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs = 0
+        session = self.session
+
+        class Session:
+            def run(inner, *args):
+                self.runs += 1
+                return session.run(*args)
+
+        self.session = Session()
+
+
+@pytest.fixture(scope="module")
+def model() -> CountingModel:
+    return CountingModel()
+
+
+def frames(pcm: bytes):
+    pcm += bytes(-len(pcm) % FRAME)
+    return [pcm[i : i + FRAME] for i in range(0, len(pcm), FRAME)]
+
+
+def feed(vad: GatedVad, pcm: bytes, t0: float, quick: bool = True, wanted: bool = True):
+    """(edge, time the frame carrying it ended) for each edge; the time after the audio.
+    As with the turn taker, an onset pauses the bot: no quick onsets until it is taken back."""
+    out, t = [], t0
+    for frame in frames(pcm):
+        t = round(t + 0.02, 6)
+        paused = vad.tentative is not None or vad.speaking
+        out += [(e, t) for e in vad.push(frame, t, wanted, quick and not paused) or []]
+    return out, t
+
+
+def knock() -> bytes:
+    """60 ms of loud decaying noise: a door, a thump on the phone."""
+    rng = np.random.default_rng(7)
+    n = int(0.06 * RATE)
+    x = rng.normal(0, 8000, n) * np.exp(-np.arange(n) / (0.015 * RATE))
+    return x.clip(-32768, 32767).astype("<i2").tobytes()
+
+
+def silence(seconds: float) -> bytes:
+    return bytes(2 * int(seconds * RATE))
+
+
+def test_a_loud_first_frame_is_an_onset_at_once_and_the_model_confirms_it(model, speak):
+    vad = GatedVad(model, RATE, gated=True)
+    runs = model.runs
+    edges, t = feed(vad, silence(1.0), 0.0)
+    assert edges == [] and model.runs == runs  # silence: the model never ran
+    speech = speak("Actually, make it a medium one.")
+    edges, t = feed(vad, speech + silence(0.5), t)
+    (start, heard_at), *rest = edges
+    first_loud = next(i for i, f in enumerate(frames(speech)) if _dbfs(f) >= -40)
+    assert start == SpeechStarted(round(1.0 + 0.02 * first_loud, 6))
+    assert heard_at - start.t == pytest.approx(0.02)  # reported on that very frame
+    assert vad.tentative is None and model.runs > runs  # the model confirmed it
+    # Then the model's own edges (the phrase has pauses), none of them taken for noise.
+    kinds = [type(e) for e, _ in rest]
+    assert kinds == [SpeechStopped, SpeechStarted] * (len(kinds) // 2) + [SpeechStopped]
+    assert not any(getattr(e, "noise", False) for e, _ in rest)
+
+
+def test_a_knock_pauses_then_is_taken_back_as_noise(model):
+    vad = GatedVad(model, RATE, gated=True, confirm_s=0.3)
+    _, t = feed(vad, silence(0.5), 0.0)
+    edges, _ = feed(vad, knock() + silence(0.6), t)
+    assert [type(e) for e, _ in edges] == [SpeechStarted, SpeechStopped]
+    (start, _), (stop, stop_at) = edges
+    assert stop.noise and stop_at - start.t == pytest.approx(0.3, abs=0.021)
+
+
+def test_without_quick_onsets_the_model_alone_decides_later(model, speak):
+    speech = speak("Actually, make it a medium one.")
+    quick, _ = feed(GatedVad(model, RATE, gated=True), speech, 0.0)
+    slow, _ = feed(GatedVad(model, RATE, gated=True), speech, 0.0, quick=False)
+    assert isinstance(slow[0][0], SpeechStarted)
+    # The model's onset is its own estimate of the start; it is heard frames later.
+    assert slow[0][1] - quick[0][1] >= 0.06
+    assert not feed(GatedVad(model, RATE, gated=True), knock(), 0.0, quick=False)[0]
+
+
+def test_off_where_onsets_do_not_matter(model, speak):
+    vad = GatedVad(model, RATE, gated=True)
+    runs = model.runs
+    edges, _ = feed(vad, speak("a large pizza"), 0.0, quick=False, wanted=False)
+    assert edges == [] and model.runs == runs
+
+
+def _dbfs(frame: bytes) -> float:
+    x = np.frombuffer(frame, "<i2").astype(np.float64)
+    power = float(np.mean(x * x))
+    return 10 * np.log10(power / 32768**2) if power else float("-inf")
