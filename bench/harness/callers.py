@@ -38,15 +38,25 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import orjson
 import pybase64
 import websockets
 
 from bench.harness.scenario import new_event_loop
-from voxline.caller import FRAME, SILENCE, TICK_S
+from voxline.audio import pcm_to_ulaw
+from voxline.caller import FRAME, TICK_S
 
 DRY_TOLERANCE_S = 0.02  # one frame: a playback buffer this far past empty is an audible gap
-SILENCE_B64 = pybase64.b64encode(SILENCE).decode()
+LINE_NOISE_DBFS = -60.0  # what a caller sends when not talking: a phone line's hiss, not zeros
+
+
+def _line_noise(seconds: float = 1.0) -> list[str]:
+    """A second of hiss at ``LINE_NOISE_DBFS``, as pre-encoded frames sent in turn."""
+    rms = 32768 * 10 ** (LINE_NOISE_DBFS / 20)
+    rng = np.random.default_rng(0)
+    pcm = rng.normal(0, rms, int(8000 * seconds)).round().astype("<i2").tobytes()
+    return _frames(pcm_to_ulaw(pcm))
 
 
 @dataclass
@@ -91,6 +101,9 @@ class Results:
 
 def _frames(clip: bytes) -> list[str]:
     return [pybase64.b64encode(clip[i : i + FRAME]).decode() for i in range(0, len(clip), FRAME)]
+
+
+NOISE = _line_noise()
 
 
 class Caller:
@@ -210,7 +223,7 @@ class Caller:
             if self._counted(self.onset):
                 self.out.missed_barge_ins += 1
             self.onset, self.awaiting_clear = None, False
-        payload = self.line.popleft() if self.line else SILENCE_B64
+        payload = self.line.popleft() if self.line else NOISE[self.seq % len(NOISE)]
         if self.state == "line" and not self.line:
             self.state, self.speech_end = "waiting", now  # this frame ends the speech
         self.seq += 1
