@@ -43,6 +43,7 @@ import psutil  # noqa: E402
 from bench.harness.step import Bench  # noqa: E402
 
 COLUMNS = (
+    ("procs", 5),
     ("calls", 5),
     ("turns", 6),
     ("added p50/p95/max ms", 21),
@@ -63,6 +64,7 @@ def _fmt(*values) -> str:
 def row(r: dict) -> list[str]:
     a, b = r["added_ms"], r["barge_in_ms"]
     return [
+        str(r.get("servers", 1)),
         str(r["calls"]),
         str(r["turns"]),
         _fmt(a["p50"], a["p95"], a["max"]),
@@ -117,11 +119,18 @@ def main(argv: list[str] | None = None) -> int:
         "--profile",
         help="py-spy the server over each step: collapsed stacks written to PROFILE-<N>.txt",
     )
+    parser.add_argument(
+        "--servers",
+        default="1",
+        help="server processes per step, comma-separated to run each N with each (1,2: one "
+        "process, then one per core)",
+    )
     parser.add_argument("--recordings", action="store_true", help="record every call (WAV)")
     parser.add_argument("--work", help="keep the server logs and clips in this directory")
     parser.add_argument("--out", help="JSON file (default bench/results/load-<date>.json)")
     args = parser.parse_args(argv)
     counts = [int(c) for c in args.calls.split(",") if c.strip()]
+    fleets = [int(k) for k in args.servers.split(",") if k.strip()]
     info = machine()
     print(
         f"machine: {info['cpu']}, {info['cores']} cores, {info['memory_gb']} GB, "
@@ -137,15 +146,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{bench.speech_s['barge']:.2f} s",
             flush=True,
         )
-        for n in counts:
-            for _ in range(args.repeat):
-                procs = args.caller_procs or max(1, -(-n // 150))
-                profile = Path(f"{args.profile}-{n}.txt") if args.profile else None
-                r = bench.step(n, args.seconds, caller_procs=procs, profile=profile)
-                results.append(r)
-                print(table([r]).splitlines()[-1] if len(results) > 1 else table([r]), flush=True)
-                if r["errors"]:
-                    print(f"  errors: {r['errors']}", flush=True)
+        steps = [(k, n) for k in fleets for n in counts for _ in range(args.repeat)]
+        for k, n in steps:
+            procs = args.caller_procs or max(1, -(-n // 150))
+            profile = Path(f"{args.profile}-{k}x{n}.txt") if args.profile else None
+            r = bench.step(n, args.seconds, caller_procs=procs, profile=profile, servers=k)
+            results.append(r)
+            print(table([r]).splitlines()[-1] if len(results) > 1 else table([r]), flush=True)
+            if r["errors"]:
+                print(f"  errors: {r['errors']}", flush=True)
     print()
     print(table(results))
     payload = {

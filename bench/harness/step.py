@@ -1,9 +1,10 @@
 """One benchmark step: a fresh server, N real-time callers for a while, and what it all cost.
 
 ``Bench`` owns what the steps share (the caller's speech, the bench bot, the scripted backends);
-``Bench.step(n, seconds)`` starts ``voxline serve``, dials ``n`` calls from one or more caller
-processes, samples the server with psutil over the measured window (after every call has been
-dialled and greeted) and returns the figures as a plain dict.
+``Bench.step(n, seconds)`` starts ``voxline serve`` (``servers`` of them, one per core, as a
+load balancer would spread calls), dials ``n`` calls from one or more caller processes, samples
+the servers with psutil over the measured window (after every call has been dialled and
+greeted) and returns the figures as a plain dict.
 """
 
 from __future__ import annotations
@@ -75,14 +76,20 @@ class Bench:
         on_sample: Callable[[dict], None] | None = None,
         script: Script | None = None,
         profile: Path | None = None,
+        servers: int = 1,
     ) -> dict:
-        """Run ``n`` calls; the figures cover the ``seconds`` after the ramp and greetings."""
+        """Run ``n`` calls; the figures cover the ``seconds`` after the ramp and greetings.
+        With several ``servers`` the calls are dealt out evenly and their costs added up."""
         self.steps += 1
-        data = self.work / f"data{self.steps}"
-        server = Server(self.backends, self.bot, data, self.work / "server.log", self.recordings)
+        log = self.work / "server.log"
+        fleet: list[Server] = []
         try:
+            for i in range(servers):
+                data = self.work / f"data{self.steps}-{i}"
+                fleet.append(Server(self.backends, self.bot, data, log, self.recordings))
             time.sleep(1.0)
-            idle = server.usage.sample()
+            idle = _total(fleet)
+            caller_procs = max(caller_procs, servers)
             ramp_s = min(10.0, max(1.0, n / 20))
             start_at = time.monotonic() + 1.5  # time for the caller processes to start
             window = (start_at + ramp_s + GREETING_S, start_at + ramp_s + GREETING_S + seconds)
@@ -93,7 +100,7 @@ class Bench:
             for i in range(caller_procs):
                 share = n // caller_procs + (i < n % caller_procs)
                 config = {
-                    "url": server.ws_url,
+                    "url": fleet[i % servers].ws_url,
                     "calls": share,
                     "script": spec,
                     "start_at": start_at + i * ramp_s / n,
@@ -114,17 +121,17 @@ class Bench:
                 proc.stdin.close()
                 procs.append(proc)
             _sleep_until(window[0])
-            spy = _profile(server.proc.pid, seconds, profile) if profile else None
-            first, backends0, samples = server.usage.sample(), self.backends.usage.sample(), []
+            spy = _profile(fleet[0].proc.pid, seconds, profile) if profile else None
+            first, backends0, samples = _total(fleet), self.backends.usage.sample(), []
             while sample_every and time.monotonic() + sample_every <= window[1]:
                 _sleep_until(time.monotonic() + sample_every)
-                row = _row(server.usage.sample(), server.health(), first.t)
+                row = _row(_total(fleet), _health(fleet), first.t)
                 samples.append(row)
                 if on_sample:
                     on_sample(row)
             _sleep_until(window[1])
-            last, backends1 = server.usage.sample(), self.backends.usage.sample()
-            health = server.health()
+            last, backends1 = _total(fleet), self.backends.usage.sample()
+            health = _health(fleet)
             if spy is not None:
                 spy.wait(timeout=60)
             results = Results()
@@ -134,10 +141,12 @@ class Bench:
                 proc.wait(timeout=60)
                 results.merge(Results(**json.loads(out)))
         finally:
-            server.stop()
-        return self._figures(
+            for server in fleet:
+                server.stop()
+        figures = self._figures(
             n, seconds, idle, first, last, backends0, backends1, results, health, samples
         )
+        return {"servers": servers, **figures}
 
     def _figures(self, n, seconds, idle, first, last, b0, b1, r: Results, health, samples) -> dict:
         wall = last.t - first.t
@@ -179,6 +188,25 @@ class Bench:
             "errors": r.errors[:10],
             "samples": samples,
         }
+
+
+def _total(fleet: list[Server]) -> Sample:
+    """The servers' usage added up, as if one process."""
+    samples = [server.usage.sample() for server in fleet]
+    return Sample(
+        t=max(s.t for s in samples),
+        cpu_s=sum(s.cpu_s for s in samples),
+        rss=sum(s.rss for s in samples),
+        fds=sum(s.fds for s in samples),
+        sockets=sum(s.sockets for s in samples),
+        threads=sum(s.threads for s in samples),
+    )
+
+
+def _health(fleet: list[Server]) -> dict:
+    """The servers' task and call counts added up."""
+    healths = [server.health() for server in fleet]
+    return {k: sum(h.get(k) or 0 for h in healths) for k in ("tasks", "active_calls")}
 
 
 def _row(sample: Sample, health: dict, t0: float) -> dict:

@@ -22,6 +22,11 @@ def test_two_calls_are_measured(tmp_path):
     with Bench(work=tmp_path) as bench:
         critical = bench.delays.critical_path_s()
         r = bench.step(2, 5.0, script=Script(b"", b"", reply_within_s=3.0))
+        # One server process per core: the calls dealt out, the costs added up.
+        pair = bench.step(2, 3.0, script=Script(b"", b"", reply_within_s=3.0), servers=2)
+    assert pair["servers"] == 2 and pair["connected"] == 2 and pair["errors"] == []
+    assert pair["replies"] >= 2 and pair["missed_turns"] == 0
+    assert pair["server_rss_mb"] > 1.5 * r["server_rss_mb"]  # two processes' memory
     assert r["errors"] == [] and r["connected"] == 2
     assert r["replies"] >= 2 and r["missed_turns"] == 0
     # The scripted delays are on the path: a reply cannot come much sooner than they allow.
