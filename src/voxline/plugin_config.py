@@ -1,7 +1,7 @@
 """``plugin_config.yaml``, ACE's plugin-server registration file, read by Voxline.
 
     config:
-      workers: 1
+      workers: 1             # accepted for ACE's files; one process serves (warned if more)
       timeout: 30            # seconds a /chat stream may take
     plugins:
       - name: rag            # routes: /rag/chat and /rag/event

@@ -312,6 +312,10 @@ def run_plugin_server(args: Any, settings: Any) -> int:
         config = load_plugin_config(args.config)
     else:
         config = PluginServerConfig((PluginSpec(args.name, bot=Path(settings.bot)),))
+    if config.workers > 1:
+        # ACE's files set it; one process here, since sessions live in the records store any
+        # number of them can run behind a load balancer instead.
+        log.warning("plugin config: workers=%d ignored, serving one process", config.workers)
     app = create_plugin_app(config, settings)
-    uvicorn.run(app, host=args.plugin_host, port=args.plugin_port, workers=1)
+    uvicorn.run(app, host=args.plugin_host, port=args.plugin_port)
     return 0
