@@ -22,7 +22,9 @@ Figures per N:
   caller's playback buffer had run dry (> 20 ms) while the bot's turn was going on.
 - server CPU % of one core per call, RSS with N calls up, (RSS - idle RSS) / N.
 
-    .venv/bin/python bench/load.py [--calls 1,10,50,100,200] [--seconds 60] [--repeat 1]
+Callers send -60 dBFS hiss when not talking, as a phone line does, not digital zeros.
+
+    .venv/bin/python bench/load.py [--calls 1,10,50,100,200] [--servers 1,2] [--seconds 60]
 """
 
 from __future__ import annotations
