@@ -5,7 +5,7 @@ import pytest
 
 from voxline.events import SpeechStarted, SpeechStopped
 from voxline.speech.vad import SileroModel
-from voxline.speech.vad_gate import GatedVad
+from voxline.speech.vad_gate import QUIET_HOLD_S, GatedVad
 
 RATE = 8000
 FRAME = 2 * RATE // 50  # 20 ms of 16-bit PCM
@@ -62,9 +62,10 @@ def silence(seconds: float) -> bytes:
 
 def test_a_loud_first_frame_is_an_onset_at_once_and_the_model_confirms_it(model, speak):
     vad = GatedVad(model, RATE, gated=True)
+    edges, t = feed(vad, silence(QUIET_HOLD_S), 0.0)
     runs = model.runs
-    edges, t = feed(vad, silence(1.0), 0.0)
-    assert edges == [] and model.runs == runs  # silence: the model never ran
+    edges, t = feed(vad, silence(1.0 - QUIET_HOLD_S), t)
+    assert edges == [] and model.runs == runs  # a silent line: the model stopped running
     speech = speak("Actually, make it a medium one.")
     edges, t = feed(vad, speech + silence(0.5), t)
     (start, heard_at), *rest = edges
@@ -97,11 +98,27 @@ def test_without_quick_onsets_the_model_alone_decides_later(model, speak):
     assert not feed(GatedVad(model, RATE, gated=True), knock(), 0.0, quick=False)[0]
 
 
+def test_the_model_follows_short_gaps_inside_an_utterance(model, speak):
+    vad = GatedVad(model, RATE, gated=False)
+    feed(vad, silence(1.0), 0.0)
+    runs = model.runs
+    # Two words 0.2 s apart: the model runs through the gap, so its state is the utterance's.
+    audio = trimmed(speak("large")) + silence(0.2) + trimmed(speak("pizza"))
+    feed(vad, audio, 1.0, quick=False)
+    assert model.runs - runs >= len(audio) // 512 - 2  # 256 samples at 8 kHz per 32 ms window
+
+
 def test_off_where_onsets_do_not_matter(model, speak):
     vad = GatedVad(model, RATE, gated=True)
     runs = model.runs
     edges, _ = feed(vad, speak("a large pizza"), 0.0, quick=False, wanted=False)
     assert edges == [] and model.runs == runs
+
+
+def trimmed(pcm: bytes) -> bytes:
+    """Without the quiet frames the voice pads its speech with."""
+    loud = [i for i, f in enumerate(frames(pcm)) if _dbfs(f) >= -50]
+    return pcm[loud[0] * FRAME : (loud[-1] + 1) * FRAME]
 
 
 def _dbfs(frame: bytes) -> float:

@@ -5,8 +5,9 @@ onsets over the bot (barge-in) or over an early reply (cancel it); elsewhere the
 skipped, since it was a quarter of a Riva call's CPU (bench/load.py). It stays on until an
 utterance it saw has ended, and restarts with fresh state after a gap (its recurrent state
 would be of audio long gone). Without endpointing the recognizer cuts utterances on it, so it
-always runs. Either way, frames too quiet to be speech (``loudness.QUIET_DBFS``) count as
-silence without the model.
+always runs. Either way, once the line has been too quiet to be speech
+(``loudness.QUIET_DBFS``) for ``QUIET_HOLD_S`` it counts as silence without the model; shorter
+gaps, between words, go through the model so its state follows the utterance.
 
 Where a pause can be undone (``quick``: the bot is talking), a frame that stands out of the
 line's noise is reported as an onset at once, and the model must confirm it: a sound it gives
@@ -22,6 +23,7 @@ from voxline.speech.loudness import LineLevel
 from voxline.speech.vad import SileroModel, VadTracker
 
 Edge = SpeechStarted | SpeechStopped
+QUIET_HOLD_S = 0.3  # longer than the gaps inside an utterance the tracker bridges
 
 
 class GatedVad:
@@ -43,6 +45,7 @@ class GatedVad:
         self.tracker = VadTracker()
         self._on = True
         self._fresh = False  # the model sat out quiet frames: restart it on the next loud one
+        self._quiet_s = 0.0  # how long the line has been too quiet to be speech
         self._previous = b""  # the frame before, to give a restarted model some lead-in
         self.tentative: float | None = None  # a loud frame's onset, not confirmed yet
         self._peak = 0.0  # the highest speech probability since it
@@ -69,7 +72,8 @@ class GatedVad:
         if loud and quick and self.quick_onsets and not self.speaking and self.tentative is None:
             self.tentative, self._peak = end - duration, 0.0
             edges.append(SpeechStarted(self.tentative))
-        if self.level.quiet(level):
+        self._quiet_s = self._quiet_s + duration if self.level.quiet(level) else 0.0
+        if self._quiet_s >= QUIET_HOLD_S:
             self._fresh = True
             if edge := self.tracker.update(0.0, end, duration):
                 edges.append(edge)
