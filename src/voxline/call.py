@@ -131,8 +131,7 @@ class Call:
         self.playout = Playout(out, clock, self._on_speaking, self._on_heard, on_frame=on_frame)
         self.sample_clock = SampleClock(fmt.rate, clock)
         endpointing = services.recognizer.caps.endpointing
-        quick = self.bot.turns.pause_on_sound
-        self.vad = GatedVad(services.vad, fmt.rate, endpointing, quick) if services.vad else None
+        self.vad = GatedVad(services.vad, fmt.rate, endpointing) if services.vad else None
         hints = RecognizerHints(
             language=self.bot.voice.language,
             phrases=self.bot.vocabulary,

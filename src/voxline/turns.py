@@ -171,7 +171,8 @@ class TurnTaker:
     def pausable(self) -> bool:
         """Whether a sudden sound may pause the bot before the VAD confirms it is speech: only
         a pause can be undone, not a cancelled early reply."""
-        return self.bot_speaking and self.s.pause_on_speech and not self.paused
+        s = self.s
+        return self.bot_speaking and s.pause_on_speech and s.pause_on_sound and not self.paused
 
     def on_reply_done(self, now: float) -> None:
         """The reply produced nothing audible (or finished): no reply is in flight."""

@@ -140,9 +140,10 @@ def test_only_a_talking_bot_may_be_paused_on_a_sound():
     tt = turn_taker(mode="interim")
     tt.on_event(tr(INTERIM, "a large pizza", 1.25), 1.25)
     assert tt.wants_onsets and not tt.pausable  # cancelling an early reply cannot be undone
-    never = turn_taker(pause_on_speech=False)
-    never.on_bot_speaking(True, 0.0)
-    assert not never.pausable
+    for off in ({"pause_on_speech": False}, {"pause_on_sound": False}):
+        never = turn_taker(**off)
+        never.on_bot_speaking(True, 0.0)
+        assert not never.pausable, off
 
 
 def test_a_real_interruption_after_the_pause():

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
+from voxline.audio import rms_dbfs
 from voxline.events import SpeechStarted, SpeechStopped
+from voxline.speech.loudness import ONSET_DBFS, QUIET_DBFS
 from voxline.speech.vad import SileroModel
 from voxline.speech.vad_gate import QUIET_HOLD_S, GatedVad
 
@@ -69,7 +71,7 @@ def test_a_loud_first_frame_is_an_onset_at_once_and_the_model_confirms_it(model,
     speech = speak("Actually, make it a medium one.")
     edges, t = feed(vad, speech + silence(0.5), t)
     (start, heard_at), *rest = edges
-    first_loud = next(i for i, f in enumerate(frames(speech)) if _dbfs(f) >= -40)
+    first_loud = next(i for i, f in enumerate(frames(speech)) if rms_dbfs(f) >= ONSET_DBFS)
     assert start == SpeechStarted(round(1.0 + 0.02 * first_loud, 6))
     assert heard_at - start.t == pytest.approx(0.02)  # reported on that very frame
     assert vad.tentative is None and model.runs > runs  # the model confirmed it
@@ -117,11 +119,5 @@ def test_off_where_onsets_do_not_matter(model, speak):
 
 def trimmed(pcm: bytes) -> bytes:
     """Without the quiet frames the voice pads its speech with."""
-    loud = [i for i, f in enumerate(frames(pcm)) if _dbfs(f) >= -50]
+    loud = [i for i, f in enumerate(frames(pcm)) if rms_dbfs(f) >= QUIET_DBFS]
     return pcm[loud[0] * FRAME : (loud[-1] + 1) * FRAME]
-
-
-def _dbfs(frame: bytes) -> float:
-    x = np.frombuffer(frame, "<i2").astype(np.float64)
-    power = float(np.mean(x * x))
-    return 10 * np.log10(power / 32768**2) if power else float("-inf")

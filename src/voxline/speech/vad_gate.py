@@ -32,13 +32,11 @@ class GatedVad:
         model: SileroModel,
         rate: int,
         gated: bool,
-        quick_onsets: bool = True,
         confirm_s: float = 0.3,  # Silero's rise (<= 130 ms) and a window over 0.35, with room
     ) -> None:
         self.model = model
         self.rate = rate
         self.gated = gated
-        self.quick_onsets = quick_onsets
         self.confirm_s = confirm_s
         self.level = LineLevel()
         self.stream = model.stream(rate)
@@ -69,7 +67,7 @@ class GatedVad:
         level = rms_dbfs(pcm)
         edges: list[Edge] = []
         loud = self.level.loud(level, duration)
-        if loud and quick and self.quick_onsets and not self.speaking and self.tentative is None:
+        if loud and quick and not self.speaking and self.tentative is None:
             self.tentative, self._peak = end - duration, 0.0
             edges.append(SpeechStarted(self.tentative))
         self._quiet_s = self._quiet_s + duration if self.level.quiet(level) else 0.0
