@@ -14,6 +14,7 @@ import httpx
 import pytest
 import uvicorn
 
+from tests.fakes.openai_server import MODEL
 from tests.postgres import postgres_server, postgres_url  # noqa: F401  (fixtures)
 from voxline.app import create_app
 from voxline.bot import Bot, load_bot
@@ -131,6 +132,21 @@ async def served(
 
 def make_settings(tmp: Path, **over) -> Settings:
     return load_settings(env={}, data_dir=str(tmp), **over)
+
+
+def nim_settings(tmp: Path, riva_target: str, llm_base_url: str, **over) -> Settings:
+    """The NIM deployment's shape: Riva ASR/TTS and the LLM agent, on the test servers."""
+    return make_settings(
+        tmp,
+        asr="riva",
+        tts="riva",
+        riva_server=riva_target,
+        agent="llm",
+        llm_base_url=llm_base_url,
+        llm_model=MODEL,
+        llm_api_key="test-key",
+        **over,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from typing import Any
 import grpc
 import pytest
 
-from tests.conftest import RunningServer, make_settings, serve_in_thread
+from tests.conftest import RunningServer, nim_settings, serve_in_thread
 from tests.fakes.openai_server import (
     FakeOpenAI,
     Reply,
@@ -37,7 +37,6 @@ from voxline.events import BackendFailed, BotSaid, CallNote, TurnEnded
 from voxline.services import build_services
 
 pytestmark = pytest.mark.e2e
-MODEL = "meta/llama-3.1-8b-instruct"
 GREETING = "Thanks for calling Voxline Pizza! What kind of pizza would you like today?"
 A_SAYS = "Large pepperoni please"
 B_SAYS = ["A medium cheese pizza please", "Regular crust"]
@@ -83,17 +82,8 @@ class Stack:
 async def stack(bot, tmp_path, llm_script, **over: Any) -> AsyncIterator[Stack]:
     async with FakeRivaServer([A_SAYS], sound=tone) as riva:
         with FakeOpenAI(llm_script) as llm:
-            settings = make_settings(
-                tmp_path,
-                asr="riva",
-                tts="riva",
-                riva_server=riva.target,
-                agent="llm",
-                llm_base_url=llm.base_url,
-                llm_model=MODEL,
-                llm_api_key="test-key",
-                tts_first_chunk_s=1.0,
-                **over,
+            settings = nim_settings(
+                tmp_path, riva.target, llm.base_url, tts_first_chunk_s=1.0, **over
             )
             services = await asyncio.to_thread(build_services, settings, bot)
             notes: dict[str, list[CallNote]] = defaultdict(list)

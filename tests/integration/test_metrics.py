@@ -10,7 +10,7 @@ import pytest
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import make_settings, serve_in_thread
+from tests.conftest import nim_settings, serve_in_thread
 from tests.fakes.openai_server import FakeOpenAI, native_call, text
 from tests.fakes.riva_server import FakeRivaServer
 from voxline.app import create_app
@@ -59,10 +59,7 @@ async def scenario(pizza_bot, speak, tmp_path, exporter):
     ]
     async with FakeRivaServer(SAID) as riva:
         with FakeOpenAI(script) as llm:
-            settings = make_settings(
-                tmp_path, asr="riva", tts="riva", riva_server=riva.target, agent="llm",
-                llm_base_url=llm.base_url, llm_model="meta/llama-3.1-8b-instruct", otel=True,
-            )  # fmt: skip
+            settings = nim_settings(tmp_path, riva.target, llm.base_url, otel=True)
             services = await asyncio.to_thread(build_services, settings, pizza_bot)
             app = create_app(settings, pizza_bot, services)
             servers = serve_in_thread(app, settings)

@@ -5,8 +5,8 @@ import asyncio
 
 import pytest
 
-from tests.conftest import make_settings, served
-from tests.fakes.openai_server import MODEL, FakeOpenAI, native_call, text
+from tests.conftest import nim_settings, served
+from tests.fakes.openai_server import FakeOpenAI, native_call, text
 from tests.fakes.riva_server import FakeRivaServer
 from voxline.caller import Line, SimulatedCaller
 from voxline.services import build_services
@@ -29,16 +29,7 @@ async def call_nim_stack(pizza_bot, speak, tmp_path, fail_after_s: float | None)
         if fail_after_s is not None:
             riva.fail(after_seconds=fail_after_s)
         with FakeOpenAI(llm_script()) as llm:
-            settings = make_settings(
-                tmp_path,
-                asr="riva",
-                tts="riva",
-                riva_server=riva.target,
-                agent="llm",
-                llm_base_url=llm.base_url,
-                llm_model=MODEL,
-                llm_api_key="test-key",
-            )
+            settings = nim_settings(tmp_path, riva.target, llm.base_url)
             services = await asyncio.to_thread(build_services, settings, pizza_bot)
             async with served(settings, pizza_bot, services) as server:
                 lines = [Line(s, speak(s)) for s in SAID]
