@@ -98,7 +98,9 @@ async def test_bad_frames_do_not_harm_the_call_or_another_call(pizza_server, spe
 
     result, _ = await asyncio.gather(good.run(), vandal())
     orders = pizza_server.records(pizza_server.services.records.orders(result.call_sid))
-    assert [o["details"]["size"] for o in orders] == ["large"]
+    turns = pizza_server.records(pizza_server.services.records.turns(result.call_sid))
+    said = [f"{t['role']}: {t['text']}" for t in turns]  # what the call did, if it failed
+    assert [o["details"]["size"] for o in orders] == ["large"], said
     calls = pizza_server.records(pizza_server.services.records.calls())
     vandal_call = [c for c in calls if c["id"] == "CAvandal"]
     assert vandal_call and vandal_call[0]["ended_at"]  # it ended cleanly, with a record
