@@ -1,4 +1,4 @@
-"""The ``voxline`` command: serve | call | doctor."""
+"""The ``voxline`` command: serve | call | test | doctor | kb | plugin-server."""
 
 from __future__ import annotations
 
@@ -171,6 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="check the configured backends for real")
     doctor.add_argument("--bot", help="bot folder (default bots/pizza)")
     doctor.set_defaults(func=cmd_doctor)
+
+    from voxline.testbench.suite import add_test_parser
+
+    add_test_parser(sub)
 
     from voxline.kb.cli import add_kb_parser
     from voxline.plugin_server import add_plugin_server_parser
