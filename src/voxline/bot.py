@@ -37,6 +37,7 @@ class TurnSettings:
     stop_history_ms: int = 800
     stop_history_eou_ms: int = 240
     hold_playback_until_confirmed: bool = False
+    barge_in: bool = True  # False: the bot talks to the end, whatever the caller says over it
     barge_in_min_ms: int = 200  # caller speech needed before a barge-in is considered
     pause_on_speech: bool = True  # silence the bot at speech onset, resume if it was a filler
     # Pause on a frame loud above the line's noise, before the VAD confirms speech (~120 ms

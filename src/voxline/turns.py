@@ -172,7 +172,13 @@ class TurnTaker:
         """Whether a sudden sound may pause the bot before the VAD confirms it is speech: only
         a pause can be undone, not a cancelled early reply."""
         s = self.s
-        return self.bot_speaking and s.pause_on_speech and s.pause_on_sound and not self.paused
+        return (
+            self.bot_speaking
+            and s.barge_in
+            and s.pause_on_speech
+            and s.pause_on_sound
+            and not self.paused
+        )
 
     def on_reply_done(self, now: float) -> None:
         """The reply produced nothing audible (or finished): no reply is in flight."""
@@ -207,7 +213,7 @@ class TurnTaker:
         self.speech_onset = event.t
         self.last_activity = now
         self.reprompted = False
-        if self.bot_speaking and self.s.pause_on_speech and not self.paused:
+        if self.bot_speaking and self.s.barge_in and self.s.pause_on_speech and not self.paused:
             self.paused = True
             return [Pause(event.t)]
         if self.pending is not None and self.speculative and not self.bot_speaking:
@@ -238,6 +244,8 @@ class TurnTaker:
                     Eager(False),
                     Respond(tr.text, replace=True, speech_end=tr.speech_end),
                 ]
+            if not self.s.barge_in:
+                return []  # words over the bot are not heard: it talks to the end
             if self.is_filler(tr.text):
                 if self.paused and self.speech_onset is None:
                     self.paused = False

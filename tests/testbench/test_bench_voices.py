@@ -11,7 +11,7 @@ def test_a_line_with_a_pause_is_rendered_on_the_phone(tmp_path):
     renderer = VoiceRenderer(tmp_path)
     line = renderer.render("rms", "I'd like a small pizza [pause 700 ms] with ham.")
     assert len(line.voiced) == 2
-    (gap_start, gap_end), = line.pauses
+    ((gap_start, gap_end),) = line.pauses
     assert 0.6 <= gap_end - gap_start <= 0.9
     assert 0.0 <= line.speech_start < 0.15 and line.speech_end <= len(line.pcm) / 2 / MULAW_RATE
     samples = pcm_to_float(line.pcm)
@@ -29,7 +29,10 @@ def test_levels_and_speed_variants_differ():
     normal, quiet = r.render("awb", "a large ham pizza"), r.render("awb-quiet", "a large ham pizza")
     loud = lambda line: 20 * np.log10(np.sqrt((pcm_to_float(line.pcm) ** 2).mean()))  # noqa: E731
     assert loud(normal) - loud(quiet) > 10
-    fast, slow = r.render("slt-fast", "a large ham pizza"), r.render("rms-slow", "a large ham pizza")
+    fast, slow = (
+        r.render("slt-fast", "a large ham pizza"),
+        r.render("rms-slow", "a large ham pizza"),
+    )
     assert fast.speech_end < r.render("slt", "a large ham pizza").speech_end < slow.speech_end
 
 

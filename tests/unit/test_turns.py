@@ -213,3 +213,11 @@ def test_onsets_matter_over_the_bot_in_a_pause_and_over_an_early_reply_only():
     assert tt.wants_onsets  # barge-in
     tt.on_bot_speaking(False, 4.0)
     assert not tt.wants_onsets
+
+
+def test_with_barge_in_off_the_bot_talks_to_the_end():
+    tt = TurnTaker(replace(TurnSettings(), barge_in=False))
+    tt.on_bot_speaking(True, 0.0)
+    assert not tt.pausable
+    assert tt.on_event(SpeechStarted(1.0), 1.0) == []
+    assert tt.on_event(Transcript(TranscriptKind.FINAL, "no stop, make it a medium", 2.0), 2.0) == []
