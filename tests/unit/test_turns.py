@@ -220,4 +220,5 @@ def test_with_barge_in_off_the_bot_talks_to_the_end():
     tt.on_bot_speaking(True, 0.0)
     assert not tt.pausable
     assert tt.on_event(SpeechStarted(1.0), 1.0) == []
-    assert tt.on_event(Transcript(TranscriptKind.FINAL, "no stop, make it a medium", 2.0), 2.0) == []
+    words = Transcript(TranscriptKind.FINAL, "no stop, make it a medium", 2.0)
+    assert tt.on_event(words, 2.0) == []
