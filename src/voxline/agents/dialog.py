@@ -139,13 +139,12 @@ class Dialog:
                 return self._ask(plan, st, "Got it.")
             if "no" in r.acts:
                 return self._ask(plan, st, "Sorry about that.")
-        if r.changes:
+        if r.changes or (kind == "which" and r.refs):
             return self._change(st, r, plan)
         if r.proposals:
             p = r.proposals[0]
             items = pending.items if pending and pending.slot == p.slot else ()
-            question = f"Did you say {self.words.lone(p.slot, p.value)}?"
-            return plan.asks(question, Pending("proposal", p.slot, tuple(items), p.value))
+            return self._propose(plan, p.slot, p.value, list(items))
         if kind in CONFIRMS:
             if yes:
                 plan.action = "update" if kind == "confirm_update" else "place"
@@ -261,14 +260,26 @@ class Dialog:
             elif len(parts) == 1:
                 question = self.words.which_item(st.draft)
                 return plan.asks(question, Pending("which", held=parts[0]))
-        if adding:
+        if parts and all(p.ref for p in parts):
+            for part in parts:
+                self._apply(st, [part], part.ref)
+        elif adding:
             for part in parts:
                 st.draft.items.append({})
                 self._apply_part(st.draft.items[-1], part)
         elif parts:
             self._apply(st, parts, targets)
+        gaps = dict(missing(st.draft, self.schema))
+        near = next((p for p in r.proposals if p.slot in gaps), None)
+        if near is not None:  # "a large pepperony pizza": the size, then "pepperoni?"
+            plan.say.append(f"Got it, {self.words.order(st.draft)}.")
+            return self._propose(plan, near.slot, near.value, gaps[near.slot])
         lead = f"Got it, {self.words.order(st.draft)}." if missing(st.draft, self.schema) else ""
         return self._ask(plan, st, lead)
+
+    def _propose(self, plan: Plan, slot: str, value: str, items: list[int]) -> Plan:
+        question = f"Did you say {self.words.lone(slot, value)}?"
+        return plan.asks(question, Pending("proposal", slot, tuple(items), value))
 
     def _proposed(self, p: Pending) -> Part:
         slot = self.schema.slot(p.slot)

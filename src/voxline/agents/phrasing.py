@@ -29,9 +29,10 @@ def spoken_list(items: list[str], last: str = "and") -> str:
 
 def spoken_money(amount: float, unit: str = "dollars", cents: str = "cents") -> str:
     whole, rest = divmod(round(amount * 100), 100)
+    units = unit.removesuffix("s") if whole == 1 else unit
     if not rest:
-        return f"{whole} {unit}"
-    return f"{whole} {unit} and {rest} {cents}" if whole else f"{rest} {cents}"
+        return f"{whole} {units}"
+    return f"{whole} {units} and {rest} {cents}" if whole else f"{rest} {cents}"
 
 
 def ordinal(i: int) -> str:

@@ -84,10 +84,6 @@ def form_schema(schema: Mapping[str, Any]) -> FormSchema:
     return FormSchema(tuple(slots), "", frozenset(names))
 
 
-def slots_from_schema(schema: Mapping[str, Any]) -> list[Slot]:
-    return list(form_schema(schema).slots)
-
-
 @dataclass(frozen=True)
 class Target:
     slot: str

@@ -90,6 +90,8 @@ class Part:
     add: dict[str, list[str]] = field(default_factory=dict)
     remove: dict[str, list[str]] = field(default_factory=dict)
     empty: list[str] = field(default_factory=list)  # many-slots said to be empty ("no toppings")
+    at: int = 0  # the token it starts at
+    ref: list[int] | None = None  # the items it is about ("thin for the ham one")
 
     def __bool__(self) -> bool:
         return bool(self.set or self.add or self.remove or self.empty)
@@ -104,6 +106,7 @@ class Reading:
     parts: list[Part] = field(default_factory=list)
     fields: dict[str, str] = field(default_factory=dict)  # order-level slots (patterns, enums)
     refs: list[int] | None = None  # the items a change is about; None: not said
+    ref_at: list[tuple[int, list[int]]] = field(default_factory=list)  # (token, items) said
     ref_all: bool = False
     new_item: bool = False
     off_menu: list[Target] = field(default_factory=list)
@@ -167,8 +170,7 @@ class Reader:
                 return r
         self._parts(r, tokens, real, focus, draft)
         r.new_item = bool(NEW_ITEM.search(said)) or any(p.count > 1 for p in r.parts)
-        if not r.changes:
-            r.proposals = propose(tokens, mentions, self.lexicon, focus, self.heads)
+        r.proposals = propose(tokens, mentions, self.lexicon, focus, self.heads)
         slot = self.schema.slot(focus or "")
         if slot and slot.many and NONE.search(said) and not any(p.add for p in r.parts):
             if not r.parts:
@@ -219,6 +221,7 @@ class Reader:
             ]
             if pointing and hits:
                 r.refs = sorted(set(hits))
+                r.ref_at.append((m.start, r.refs))
                 continue
             keep.append(m)
         return keep
@@ -232,6 +235,7 @@ class Reader:
         draft: Order,
     ) -> None:
         parts: list[Part] = []
+        prev_end = 0
         for m in mentions:
             target = self._choose(m, focus, draft, parts[-1] if parts else None)
             slot = self.schema.slot(target.slot)
@@ -246,6 +250,8 @@ class Reader:
                 and bool(cur)
                 and (count_word in _EXPLICIT or (not slot.many and slot.name in cur.set))
             )
+            if starts and cur is not None and _corrects(tokens, prev_end, m.start):
+                starts = False  # "medium, no wait, make it a large": the last mention wins
             if not starts and cur is not None and not slot.many and slot.name in cur.set:
                 # "a large pepperoni and small mushroom": a second size after "and" is a second
                 # item; otherwise the last mention wins ("large, no, make it medium").
@@ -254,10 +260,12 @@ class Reader:
                 )
             if starts:
                 count = _COUNTS.get(count_word or "", 1)
-                parts.append(Part(count=count, explicit=count_word in _EXPLICIT))
+                parts.append(Part(count=count, explicit=count_word in _EXPLICIT, at=m.start))
             part = parts[-1]
+            negated = slot.many and _negated(tokens, max(prev_end, m.start - 4), m.start, m.end)
+            prev_end = m.end
             if slot.many:
-                bucket = part.remove if _negated(tokens, m.start, m.end) else part.add
+                bucket = part.remove if negated else part.add
                 if target.value not in bucket.setdefault(slot.name, []):
                     bucket[slot.name].append(target.value)
                 other = part.add if bucket is part.remove else part.remove
@@ -266,7 +274,14 @@ class Reader:
             else:
                 part.set[slot.name] = target.value
         _swaps(tokens, mentions, parts)
-        r.parts = _distribute([p for p in parts if p])
+        if len(r.ref_at) > 1:  # "thick for the pepperoni one and thin for the mushroom one"
+            for i, p in enumerate(parts):
+                end = parts[i + 1].at if i + 1 < len(parts) else len(tokens)
+                p.ref = next((items for at, items in r.ref_at if p.at <= at < end), None)
+        parts = _distribute([p for p in parts if p])
+        if len(parts) > 1 and re.search(r"\b(both|all of them|each|all)\b", " ".join(tokens)):
+            _share(parts)  # "a large pepperoni and a small mushroom, both thin crust"
+        r.parts = parts
 
     def _choose(self, m: Mention, focus: str | None, draft: Order, cur: Part | None) -> Target:
         """A phrase naming values of two slots ("regular"): the one asked about, else one the
@@ -300,15 +315,34 @@ def _count_before(tokens: list[str], at: int) -> str | None:
         word = tokens[at - back]
         if word in _COUNTS:
             return word
-        if word not in ("more", "of", "the", "other"):
+        if word not in ("more", "of", "the", "other", "with"):
             return None
     return None
 
 
-def _negated(tokens: list[str], start: int, end: int) -> bool:
+_CORRECTIONS = frozenset(
+    ("no", "wait", "actually", "make", "sorry", "mean", "rather", "change", "instead", "scratch")
+)
+
+
+def _corrects(tokens: list[str], start: int, end: int) -> bool:
+    return any(t in _CORRECTIONS for t in tokens[start:end])
+
+
+def _share(parts: list[Part]) -> None:
+    """One-value slots said once, for the items that lack them."""
+    for p in parts:
+        for name, value in p.set.items():
+            for other in parts:
+                other.set.setdefault(name, value)
+
+
+def _negated(tokens: list[str], floor: int, start: int, end: int) -> bool:
+    """A removal: "no onions", "without the ham", "take the mushrooms off". ``floor``: the
+    end of the mention before, which a negation does not reach across."""
     i = start - 1
     seen: list[str] = []
-    while i >= 0 and len(seen) < 4:
+    while i >= floor and len(seen) < 4:
         word = tokens[i]
         if word in _POSITIVE:
             return False
@@ -371,6 +405,7 @@ def _copy(p: Part) -> Part:
         {k: list(v) for k, v in p.add.items()},
         {k: list(v) for k, v in p.remove.items()},
         list(p.empty),
+        p.at,
     )
 
 
