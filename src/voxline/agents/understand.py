@@ -33,7 +33,7 @@ NO = _rx(
     "don't", "do not", "not quite",
 )  # fmt: skip
 CANCEL = _rx(
-    r"cancel(?! that)(?! it out)", r"cancel (my|the|this) (order|pizza)s?", "cancel it",
+    r"cancel(l?ed)?(?! that)", r"can'?t (sell|solve) my order", r"cancel (my|the|this) (order|pizza)s?", "cancel it",
     r"(don't|do not) want (it|the order|the pizzas?|anything) any ?more", "forget the order",
     "call off",
 )  # fmt: skip
@@ -67,10 +67,20 @@ NEW_ITEM = _rx(
     "extra pizza",
 )  # fmt: skip
 CHANGE = _rx("make it", "make that", "change", "switch", "swap", "instead", "actually", "rather")
-NONE = _rx("no toppings", "none", "nothing", "plain", "just cheese", "just the cheese", "no extras")
+NONE = _rx(
+    "no toppings",
+    "no topping",
+    "none",
+    "nothing",
+    "plain",
+    "just cheese",
+    "just the cheese",
+    "no extras",
+)
 
-_COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "another": 1}
-_EXPLICIT = {"one", "two", "three", "four", "five", "another"}
+_COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "too": 2, "three": 3, "four": 4, "five": 5}
+_COUNTS["another"] = 1
+_EXPLICIT = {"one", "two", "too", "three", "four", "five", "another"}
 _NEGATORS = _rx(
     "no", "without", "not", "hold", "minus", "remove", "take off", "skip", "except", "instead of",
     "rid of", "leave off", "drop", "no more", "don't", "dont", "lose", "remove the",
