@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the cases table reads best one case a line)
 """The pizza dialog on what the embedded recognizer really heard of callers' lines.
 
 ``tests/data/misheard.json`` holds whisper tiny.en's transcripts of each line spoken by flite

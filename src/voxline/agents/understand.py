@@ -33,7 +33,8 @@ NO = _rx(
     "don't", "do not", "not quite",
 )  # fmt: skip
 CANCEL = _rx(
-    r"cancel(l?ed)?(?! that)", r"can'?t (sell|solve) my order", r"cancel (my|the|this) (order|pizza)s?", "cancel it",
+    r"cancel(l?ed)?(?! that)", r"can'?t (sell|solve) my order",
+    r"cancel (my|the|this) (order|pizza)s?", "cancel it",
     r"(don't|do not) want (it|the order|the pizzas?|anything) any ?more", "forget the order",
     "call off",
 )  # fmt: skip
