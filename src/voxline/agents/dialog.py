@@ -164,6 +164,8 @@ class Dialog:
             if not st.draft:
                 return self._goodbye(st, plan)
             return self._ask(plan, st, "Before you go:")
+        if "item" in r.acts and not st.draft:
+            return self._ask(plan, st, "Sure.")
         return self._ask(plan, st, "Sorry, I didn't catch that.")
 
     # --- moves ------------------------------------------------------------------------------

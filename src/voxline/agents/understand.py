@@ -155,6 +155,8 @@ class Reader:
         ):  # fmt: skip
             if rx.search(said):
                 r.acts.add(name)
+        if self.noun in tokens or self.noun + "s" in tokens:
+            r.acts.add("item")  # "I'd like a pizza": a start, if nothing more
         if "readback" in r.acts:
             r.acts -= {"repeat", "menu"}
         mentions = self.lexicon.find(tokens)
@@ -180,6 +182,10 @@ class Reader:
                 r.proposals = []
                 return r
         self._parts(r, tokens, real, focus, draft)
+        for name in [n for n in r.fields if n in self.schema.item_names]:
+            if not r.parts:
+                r.parts.append(Part())
+            r.parts[0].set[name] = r.fields.pop(name)
         r.new_item = bool(NEW_ITEM.search(said)) or any(p.count > 1 for p in r.parts)
         r.proposals = propose(tokens, mentions, self.lexicon, focus, self.heads)
         slot = self.schema.slot(focus or "")
