@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the bot fixture is imported from test_llm_agent)
 """The LLM path reads back, confirms, amends and cancels through the pizza bot's tools, against
 the OpenAI-compatible test server and a real records store; and the offline form agent carries
 on from an order the LLM placed (it is the LLM's fallback)."""
@@ -33,7 +34,7 @@ async def records(tmp_path):
 class Caller:
     """One call's history; each line is a turn of the LLM agent over the real tools."""
 
-    def __init__(self, agent, bot, records) -> None:  # noqa: F811
+    def __init__(self, agent, bot, records) -> None:
         self.agent, self.bot, self.records = agent, bot, records
         self.history = History()
 
@@ -69,7 +70,7 @@ async def test_the_prompt_and_tools_offer_read_back_amend_and_cancel(
     openai_server: FakeOpenAI,
     openai_client,
     bot,
-    records,  # noqa: F811
+    records,
 ):
     caller = Caller(make_agent(openai_client, bot), bot, records)
     await place(openai_server, caller)
@@ -91,7 +92,7 @@ async def test_an_amend_after_placing_updates_the_one_order(
     openai_server: FakeOpenAI,
     openai_client,
     bot,
-    records,  # noqa: F811
+    records,
 ):
     caller = Caller(make_agent(openai_client, bot), bot, records)
     await place(openai_server, caller)
@@ -109,7 +110,7 @@ async def test_an_update_without_an_order_id_changes_this_calls_order(
     openai_server: FakeOpenAI,
     openai_client,
     bot,
-    records,  # noqa: F811
+    records,
 ):
     caller = Caller(make_agent(openai_client, bot, tools_mode="prompt"), bot, records)
     await place(openai_server, caller)
@@ -125,7 +126,7 @@ async def test_a_cancel_after_placing_marks_the_order_cancelled(
     openai_server: FakeOpenAI,
     openai_client,
     bot,
-    records,  # noqa: F811
+    records,
 ):
     caller = Caller(make_agent(openai_client, bot), bot, records)
     await place(openai_server, caller)
@@ -140,7 +141,7 @@ async def test_a_read_back_after_placing_comes_from_the_history(
     openai_server: FakeOpenAI,
     openai_client,
     bot,
-    records,  # noqa: F811
+    records,
 ):
     caller = Caller(make_agent(openai_client, bot), bot, records)
     await place(openai_server, caller)
@@ -157,7 +158,7 @@ async def test_the_form_agent_changes_an_order_the_llm_placed(
     openai_server: FakeOpenAI,
     openai_client,
     bot,
-    records,  # noqa: F811
+    records,
 ):
     caller = Caller(make_agent(openai_client, bot), bot, records)
     await place(openai_server, caller)
