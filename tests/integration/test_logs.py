@@ -15,7 +15,7 @@ from voxline.app import create_app
 from voxline.caller import Line, SimulatedCaller
 from voxline.services import build_services
 
-SAID = ["I'd like a large pepperoni pizza", "thin crust"]
+SAID = ["I'd like a large pepperoni pizza", "thin crust", "yes please"]
 
 
 class Captured:
