@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from voxline.agents.phrasing import spoken_list, spoken_money
+from voxline.agents.phrasing import same_items, spoken_list, spoken_money
 from voxline.tools import ToolError
 
 NUMBERS = ["no", "a", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
@@ -31,16 +31,8 @@ def _price(menu: dict, pizza: dict) -> float:
 
 
 def _summary(pizzas: list[dict]) -> str:
-    groups: list[tuple[dict, int]] = []
-    for p in pizzas:
-        for i, (q, n) in enumerate(groups):
-            if q == p:
-                groups[i] = (q, n + 1)
-                break
-        else:
-            groups.append((p, 1))
     said = []
-    for p, n in groups:
+    for p, n in same_items(pizzas):
         toppings = spoken_list(p["toppings"]) or "cheese"
         noun = "pizza" if n == 1 else "pizzas"
         said.append(f"{NUMBERS[min(n, 10)]} {p['size']} {toppings} {noun} on {p['crust']} crust")

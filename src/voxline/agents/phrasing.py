@@ -35,6 +35,19 @@ def spoken_money(amount: float, unit: str = "dollars", cents: str = "cents") -> 
     return f"{whole} {units} and {rest} {cents}" if whole else f"{rest} {cents}"
 
 
+def same_items(items: list[Any]) -> list[tuple[Any, int]]:
+    """Equal items counted, in order: two large pepperoni pizzas are said once, as two."""
+    groups: list[tuple[Any, int]] = []
+    for item in items:
+        for i, (other, n) in enumerate(groups):
+            if other == item:
+                groups[i] = (other, n + 1)
+                break
+        else:
+            groups.append((item, 1))
+    return groups
+
+
 def ordinal(i: int) -> str:
     return _ORDINALS[i] if i < len(_ORDINALS) else f"number {i + 1}"
 
@@ -92,15 +105,7 @@ class Phrasing:
         return f"{_NUMBERS[count]} {phrase}" if 1 < count < len(_NUMBERS) else _article(phrase)
 
     def order(self, order: Order) -> str:
-        groups: list[tuple[dict[str, Value], int]] = []
-        for item in order.items:
-            for i, (other, n) in enumerate(groups):
-                if other == item:
-                    groups[i] = (other, n + 1)
-                    break
-            else:
-                groups.append((item, 1))
-        parts = [self.item(item, n) for item, n in groups]
+        parts = [self.item(item, n) for item, n in same_items(order.items)]
         fields = [f"{self.slot_label(k)} {v}" for k, v in order.fields.items()]
         text = spoken_list(parts)
         return f"{text}, {spoken_list(fields)}" if fields else text

@@ -118,7 +118,6 @@ class Reading:
     fields: dict[str, str] = field(default_factory=dict)  # order-level slots (patterns, enums)
     refs: list[int] | None = None  # the items a change is about; None: not said
     ref_at: list[tuple[int, list[int]]] = field(default_factory=list)  # (token, items) said
-    ref_all: bool = False
     new_item: bool = False
     off_menu: list[Target] = field(default_factory=list)
     asked_about: list[str] = field(default_factory=list)  # slots a menu question names
@@ -216,7 +215,6 @@ class Reader:
         if n < 2:
             return mentions
         if re.search(r"\b(both|all of them|all the|each|all (\w+ )?(pizzas|of them))\b", text):
-            r.ref_all = True
             r.refs = list(range(n))
         for word, index in _ORDINALS.items():
             if re.search(rf"\bthe {word}\b", text) and -n <= index < n:
@@ -290,7 +288,7 @@ class Reader:
                     other[slot.name].remove(target.value)
             else:
                 part.set[slot.name] = target.value
-        _swaps(tokens, mentions, parts)
+        _swaps(tokens, parts)
         if len(r.ref_at) > 1:  # "thick for the pepperoni one and thin for the mushroom one"
             for i, p in enumerate(parts):
                 end = parts[i + 1].at if i + 1 < len(parts) else len(tokens)
@@ -378,7 +376,7 @@ def _negated(tokens: list[str], floor: int, start: int, end: int) -> bool:
 _SWAP = re.compile(r"\b(change|swap|replace|switch)\b")
 
 
-def _swaps(tokens: list[str], mentions: list[Mention], parts: list[Part]) -> None:
+def _swaps(tokens: list[str], parts: list[Part]) -> None:
     """ "change the ham to bacon": the first of the two is taken off."""
     text = " ".join(tokens)
     if not _SWAP.search(text) or not parts:
