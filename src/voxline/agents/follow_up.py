@@ -18,7 +18,7 @@ from voxline.kb.answer import DAYS
 _LEAD = re.compile(r"^\s*(and|also|so|what about|how about|what of|and what about)\b[\s,]*", re.I)
 _PRONOUN = re.compile(r"\b(it|its|it's|they|them|their|that one|this one|that|this)\b", re.I)
 _DAY = (
-    r"\b(?:(?:on|at|for)\s+)?(?:(?:" + "|".join(DAYS) + r")s?(?:\s+(?:to|through|until)\s+(?:"
+    r"\b(?:(?:" + "|".join(DAYS) + r")s?(?:\s+(?:to|through|until)\s+(?:"
     + "|".join(DAYS) + r")s?)?|weekdays?|weekends?)\b"
 )  # fmt: skip
 _DAYS = re.compile(_DAY, re.I)
