@@ -116,7 +116,7 @@ def test_an_order_on_the_talk_page_with_a_barge_in_then_the_call_on_the_calls_pa
     said = " ".join(page.locator(".turn.caller .text").all_inner_texts()).lower()
     assert "toppings" in said
     cut = page.locator(".turn.bot.interrupted").first
-    assert cut.locator(".seg").first.inner_text().startswith("For toppings")
+    assert cut.locator(".seg").first.inner_text().startswith("For toppings,")
     assert page.locator(".latency").count() >= 2
     assert "order placed" in page.locator(".ended").inner_text()
     assert not errors

@@ -346,7 +346,7 @@ async def test_how_much_is_that_reads_back_the_total(talk):
 )
 async def test_off_menu_items_are_declined_with_what_there_is(talk, said, declined, kept):
     reply = await talk.say(said)
-    assert reply.startswith(f"Sorry, we don't have {declined}. Our ")
+    assert reply.startswith(f"Sorry, we don't have {declined}. For ")
     assert talk.draft() == kept  # "extra large" is never "large"
 
 

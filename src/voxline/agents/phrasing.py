@@ -136,7 +136,9 @@ class Phrasing:
         return label if label.endswith("s") else label + "s"
 
     def menu(self, slots: list[Slot]) -> str:
-        return " ".join(f"Our {self.plural(s)} are {spoken_list(list(s.values))}." for s in slots)
+        return " ".join(
+            f"For {self.plural(s)}, we have {spoken_list(list(s.values))}." for s in slots
+        )
 
     def price_of(self, slot: str, value: str) -> str | None:
         table = self.prices.get(slot)
