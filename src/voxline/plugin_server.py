@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ValidationError
 
 from voxline.agents.base import Agent, Turn
-from voxline.events import EndCall, TextDelta
+from voxline.events import EndCall, TextDelta, ToolCall, ToolResult
 from voxline.history import History
 from voxline.plugin_config import PluginServerConfig, PluginSpec
 from voxline.plugin_schemas import (
@@ -67,12 +67,27 @@ async def _parse(request: Request, model: type[M]) -> M | JSONResponse:
 
 
 def _history(messages: list[dict[str, Any]], query: str) -> History:
+    """A session's messages, tool calls and results included (what an order tool placed)."""
     history = History()
+    calls: dict[str, ToolCall] = {}
     for message in messages:
         if message["role"] == "system":
             history.system = message["content"]
         elif message["role"] == "user":
             history.user(message["content"])
+        elif message["role"] == "tool":
+            call = calls.get(message.get("tool_call_id", ""), ToolCall("", {}, ""))
+            content = json.loads(message.get("content") or "null")
+            error = content.get("error") if isinstance(content, dict) else None
+            history.tool_result(ToolResult(call, None if error else content, error))
+        elif message.get("tool_calls"):
+            for tc in message["tool_calls"]:
+                fn = tc.get("function") or {}
+                call = ToolCall(
+                    fn.get("name", ""), json.loads(fn.get("arguments") or "{}"), tc["id"]
+                )
+                calls[call.id] = call
+                history.tool_call(call)
         else:
             history.assistant(message["content"])
     history.user(query)
@@ -160,10 +175,10 @@ def plugin_router(
                     if not said:
                         said.append("Sorry, something went wrong. Please try again.")
                         yield chunk(said[-1])
-                if own:
+                if own:  # the turn as the history holds it (with any tool traffic), then the answer
                     answer = [{"role": "assistant", "content": " ".join(said)}] if said else []
-                    query = {"role": "user", "content": req.Query}
-                    await records.save_session(key, [*past, query, *answer])
+                    turn_messages = [m for m in turn.history.messages() if m["role"] != "system"]
+                    await records.save_session(key, [*turn_messages, *answer])
             yield chunk(final=True, need_user=need_user)
 
         return StreamingResponse(stream(), media_type="text/event-stream")

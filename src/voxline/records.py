@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = 1
 Message = dict[str, Any]
+ORDER_PLACED = "placed"
+ORDER_CANCELLED = "cancelled"
 
 
 class Records(Protocol):
@@ -40,7 +42,18 @@ class Records(Protocol):
         timings: dict[str, Any] | None = None,
     ) -> int: ...
 
-    async def add_order(self, call_id: str, tool: str, details: dict[str, Any]) -> int: ...
+    async def add_order(self, call_id: str, tool: str, details: dict[str, Any]) -> int:
+        """A placed order (status ``placed``); returns its id."""
+        ...
+
+    async def update_order(self, call_id: str, order_id: int, details: dict[str, Any]) -> bool:
+        """Replace a live order's details in place; False if ``call_id`` has no such live order
+        (an order is only ever changed by the call that placed it)."""
+        ...
+
+    async def cancel_order(self, call_id: str, order_id: int) -> bool:
+        """Mark a live order ``cancelled``; False if ``call_id`` has no such live order."""
+        ...
 
     async def calls(self, limit: int = 100) -> list[dict[str, Any]]:
         """The latest calls first."""
@@ -50,7 +63,10 @@ class Records(Protocol):
 
     async def turns(self, call_id: str) -> list[dict[str, Any]]: ...
 
-    async def orders(self, call_id: str | None = None) -> list[dict[str, Any]]: ...
+    async def orders(self, call_id: str | None = None) -> list[dict[str, Any]]:
+        """Orders in the order they were placed, each with its latest ``details``, its
+        ``status`` (``placed`` or ``cancelled``) and ``updated_at`` (None if never changed)."""
+        ...
 
     async def purge_before(self, ts: float) -> list[str]:
         """Delete the calls that ended before ``ts`` with their turns and orders, and the

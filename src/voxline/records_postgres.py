@@ -16,7 +16,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from voxline.logs import mask_url
-from voxline.records import SCHEMA_VERSION, Message
+from voxline.records import ORDER_CANCELLED, ORDER_PLACED, SCHEMA_VERSION, Message
 
 CONNECT_TIMEOUT_S = 15.0
 SCHEMA_LOCK = 0x766F786C  # advisory lock: processes starting together create the tables once
@@ -57,6 +57,11 @@ CREATE TABLE IF NOT EXISTS sessions (
     updated_at DOUBLE PRECISION
 );
 """
+# Orders got a status and an update time after the first release (additive, for old databases).
+ORDER_STATUS = f"""
+ALTER TABLE orders ADD COLUMN IF NOT EXISTS status TEXT NOT NULL DEFAULT '{ORDER_PLACED}';
+ALTER TABLE orders ADD COLUMN IF NOT EXISTS updated_at DOUBLE PRECISION;
+"""
 
 
 class PostgresRecords:
@@ -87,6 +92,7 @@ class PostgresRecords:
             async with self._pool.connection() as conn, conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
                 await conn.execute(SCHEMA)
+                await conn.execute(ORDER_STATUS)
                 cur = await conn.execute("SELECT max(version) AS v FROM schema_version")
                 found = (await cur.fetchone() or {}).get("v")
                 if found is None:
@@ -143,6 +149,22 @@ class PostgresRecords:
             (call_id, tool, Jsonb(details), time.time()),
         )
         return rows[0]["id"]
+
+    async def update_order(self, call_id: str, order_id: int, details: dict[str, Any]) -> bool:
+        rows = await self._query(
+            "UPDATE orders SET details = %s, updated_at = %s"
+            " WHERE id = %s AND call_id = %s AND status = %s RETURNING id",
+            (Jsonb(details), time.time(), order_id, call_id, ORDER_PLACED),
+        )
+        return len(rows) == 1
+
+    async def cancel_order(self, call_id: str, order_id: int) -> bool:
+        rows = await self._query(
+            "UPDATE orders SET status = %s, updated_at = %s"
+            " WHERE id = %s AND call_id = %s AND status = %s RETURNING id",
+            (ORDER_CANCELLED, time.time(), order_id, call_id, ORDER_PLACED),
+        )
+        return len(rows) == 1
 
     async def calls(self, limit: int = 100) -> list[dict[str, Any]]:
         return await self._query("SELECT * FROM calls ORDER BY started_at DESC LIMIT %s", (limit,))

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from voxline.records import SCHEMA_VERSION, Message
+from voxline.records import ORDER_CANCELLED, ORDER_PLACED, SCHEMA_VERSION, Message
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -56,6 +56,16 @@ CREATE TABLE IF NOT EXISTS sessions (
 """
 
 
+def _add_order_status(db: sqlite3.Connection) -> None:
+    """Orders got a status and an update time after the first release: add the columns to a
+    file made before (an additive ALTER; old rows are placed orders that never changed)."""
+    columns = {r[1] for r in db.execute("PRAGMA table_info(orders)")}
+    if "status" not in columns:
+        db.execute(f"ALTER TABLE orders ADD COLUMN status TEXT NOT NULL DEFAULT '{ORDER_PLACED}'")
+    if "updated_at" not in columns:
+        db.execute("ALTER TABLE orders ADD COLUMN updated_at REAL")
+
+
 def _call_row(row: dict[str, Any]) -> dict[str, Any]:
     row["parameters"] = json.loads(row["parameters"] or "{}")
     return row
@@ -81,6 +91,7 @@ class SqliteRecords:
             db.execute("PRAGMA journal_mode=WAL")
             with db:
                 db.executescript(SCHEMA)
+                _add_order_status(db)
                 found = db.execute("SELECT max(version) FROM schema_version").fetchone()[0]
                 if found is None:
                     db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
@@ -142,6 +153,31 @@ class SqliteRecords:
             "INSERT INTO orders (call_id, tool, details, at) VALUES (?, ?, ?, ?)",
             (call_id, tool, json.dumps(details), time.time()),
         )
+
+    async def update_order(self, call_id: str, order_id: int, details: dict[str, Any]) -> bool:
+        return await self._run(self._change_order, call_id, order_id, details, ORDER_PLACED)
+
+    async def cancel_order(self, call_id: str, order_id: int) -> bool:
+        return await self._run(self._change_order, call_id, order_id, None, ORDER_CANCELLED)
+
+    def _change_order(
+        self, call_id: str, order_id: int, details: dict[str, Any] | None, status: str
+    ) -> bool:
+        db = self._conn()
+        with db:
+            cur = db.execute(
+                "UPDATE orders SET details = coalesce(?, details), status = ?, updated_at = ?"
+                " WHERE id = ? AND call_id = ? AND status = ?",
+                (
+                    None if details is None else json.dumps(details),
+                    status,
+                    time.time(),
+                    order_id,
+                    call_id,
+                    ORDER_PLACED,
+                ),
+            )
+        return cur.rowcount == 1
 
     async def calls(self, limit: int = 100) -> list[dict[str, Any]]:
         rows = await self._run(

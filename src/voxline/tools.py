@@ -17,7 +17,15 @@ from voxline.events import ToolCall, ToolResult
 
 
 class OrderSink(Protocol):
+    """The part of the records store a tool may use (``records.Records``)."""
+
     async def add_order(self, call_id: str, tool: str, details: dict[str, Any]) -> int: ...
+
+    async def update_order(self, call_id: str, order_id: int, details: dict[str, Any]) -> bool: ...
+
+    async def cancel_order(self, call_id: str, order_id: int) -> bool: ...
+
+    async def orders(self, call_id: str | None = None) -> list[dict[str, Any]]: ...
 
 
 @dataclass

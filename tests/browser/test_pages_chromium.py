@@ -22,13 +22,15 @@ ARTIFACTS = ROOT / "var" / "test-artifacts" / "browser"
 RATE = 16000
 # Caller lines and the silence before each, timed against the bot: the greeting (about 4 s)
 # ends before the question; the order comes 4 s after it, into the 10 s topping list, so it
-# barges in unless the answer takes over 3.5 s to start; the goodbye follows the read-back.
+# barges in unless the answer takes over 3.5 s to start; the yes follows the read-back with its
+# price (about 6 s), the goodbye the bot's "placed your order ... Anything else?".
 SCRIPT = [
     (6.5, "What toppings do you have?"),
     # Whisper heard "on thick crust" as "on the crust" behind Chromium's audio processing about
     # one call in five; "deep dish" (the thick crust's synonym) it hears every time.
     (4.0, "large ham pizza, deep dish please"),
-    (11.0, "No thanks, goodbye."),
+    (9.0, "Yes, please."),
+    (9.0, "No thanks, goodbye."),
 ]
 WAIT_MS = 60_000
 
@@ -114,7 +116,7 @@ def test_an_order_on_the_talk_page_with_a_barge_in_then_the_call_on_the_calls_pa
     said = " ".join(page.locator(".turn.caller .text").all_inner_texts()).lower()
     assert "toppings" in said
     cut = page.locator(".turn.bot.interrupted").first
-    assert cut.locator(".seg").first.inner_text().startswith("For toppings")
+    assert cut.locator(".seg").first.inner_text().startswith("For toppings,")
     assert page.locator(".latency").count() >= 2
     assert "order placed" in page.locator(".ended").inner_text()
     assert not errors

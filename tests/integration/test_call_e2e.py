@@ -28,7 +28,7 @@ def lines(speak, *texts: str) -> list[Line]:
 async def test_a_pizza_order_over_the_phone(pizza_server, speak):
     caller = SimulatedCaller(
         pizza_server.ws_url,
-        lines(speak, "I'd like a large pepperoni pizza", "thin crust"),
+        lines(speak, "I'd like a large pepperoni pizza", "thin crust", "yes please"),
         idle_s=IDLE_S,
     )
     result = await caller.run()
@@ -36,8 +36,8 @@ async def test_a_pizza_order_over_the_phone(pizza_server, speak):
     assert [o["details"] for o in orders] == [
         {"size": "large", "toppings": ["pepperoni"], "crust": "thin", "price": 17.49}
     ]
-    greeting, first, second = result.turns
-    assert greeting.audio and first.audio and second.audio
+    greeting, first, second, third = result.turns  # the third: "yes" to the read-back
+    assert greeting.audio and first.audio and second.audio and third.audio
     assert first.latency is not None and second.latency is not None
     assert result.clears == 0 and result.marks_echoed  # every segment was played and echoed
     pizza_server.ended(result.call_sid)
@@ -74,7 +74,9 @@ async def test_bad_frames_do_not_harm_the_call_or_another_call(pizza_server, spe
     """A second socket sends garbage and then a stream with malformed frames while a real
     call runs; the real call still completes its order."""
     good = SimulatedCaller(
-        pizza_server.ws_url, lines(speak, "large ham pizza on thick crust"), idle_s=IDLE_S
+        pizza_server.ws_url,
+        lines(speak, "large ham pizza on thick crust", "yes please"),
+        idle_s=IDLE_S,
     )
 
     async def vandal() -> None:

@@ -117,10 +117,11 @@ async def stored_call(tmp_path, call_sid: str) -> tuple[dict, list[dict]]:
 
 async def test_sigterm_refuses_new_calls_and_waits_for_the_live_one(speak, tmp_path):
     async with (
-        FakeRivaServer([ORDER, "no thanks"]) as riva,
+        FakeRivaServer([ORDER, "yes", "no thanks"]) as riva,
         serving(riva, tmp_path, drain_s=60) as (proc, url),
     ):
-        lines = [Line(ORDER, speak(f"I'd like {ORDER}")), Line("no", speak("no thanks"))]
+        lines = [Line(ORDER, speak(f"I'd like {ORDER}")), Line("yes", speak("yes"))]
+        lines.append(Line("no", speak("no thanks")))
         ws_url = url.replace("http", "ws") + "/ws"
         caller = asyncio.create_task(SimulatedCaller(ws_url, lines, idle_s=2.0).run())
         await until(lambda: active_calls(url))

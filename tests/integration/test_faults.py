@@ -217,16 +217,17 @@ async def test_llm_failing_after_the_order_does_not_ask_again(pizza_bot, speak, 
 
 async def test_llm_down_the_form_agent_takes_the_order(pizza_bot, speak, tmp_path) -> None:
     async with stack(pizza_bot, tmp_path, lambda body: http_error(500), **BREAKER) as s:
-        lines = [A_SAYS, "Thin crust", "No thanks, that's all"]
+        lines = [A_SAYS, "Thin crust", "Yes please", "No thanks, that's all"]
         s.riva.transcripts = lines
         a, _ = await two_calls(s, speak, lines, lambda: None, b=False)
         orders = await asyncio.to_thread(
             s.server.records, s.server.services.records.orders(a.call_sid)
         )
     heard = s.heard(a)
-    assert heard[1].startswith("Got it, large and pepperoni. And which crust:")
-    assert heard[2].startswith("Great, I've placed your order for a large pepperoni pizza on thin")
-    assert "Goodbye" in heard[3] and a.closed_by_server  # the form agent ended the call
+    assert heard[1].startswith("Got it, a large pepperoni pizza. Which crust would you like:")
+    assert heard[2].startswith("So that's a large pepperoni pizza on thin crust, 17 dollars")
+    assert heard[3].startswith("Great, I've placed your order for a large pepperoni pizza on thin")
+    assert "Goodbye" in heard[4] and a.closed_by_server  # the form agent ended the call
     assert [o["details"]["crust"] for o in orders] == ["thin"]
     assert_fallback_in_time(a)
     # Two failed turns (the SDK retries each once) opened the breaker: the third made no request.

@@ -15,7 +15,7 @@ from voxline.app import create_app
 from voxline.caller import Line, SimulatedCaller
 from voxline.services import build_services
 
-SAID = ["I'd like a large pepperoni pizza", "thin crust"]
+SAID = ["I'd like a large pepperoni pizza", "thin crust", "yes please"]
 
 
 class Captured:
@@ -84,7 +84,7 @@ async def test_a_calls_log_lines_are_json_with_its_call_and_turn_ids(
     started = next(r for r in call_lines if "started" in r["message"])
     assert "turn_id" not in started  # the call's own lines have no turn
     tool = next(r for r in call_lines if "tool process_pizza_order" in r["message"])
-    assert tool["turn_id"] == 3  # the greeting is 1, the caller's first turn 2
+    assert tool["turn_id"] == 4  # the greeting is 1, the caller's turns 2-4: the yes places it
     masked = records[-1]["message"]
     assert "sk-unused-but-secret-42" not in captured.text and "with key ***" in masked
     password = postgres_url.split(":")[2].split("@")[0]

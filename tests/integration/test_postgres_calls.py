@@ -19,7 +19,7 @@ SAID = "I'd like a large pepperoni pizza on thin crust"
 async def test_two_servers_on_one_database_see_each_others_calls(
     pizza_bot, speak, tmp_path, postgres_url
 ):
-    async with FakeRivaServer([SAID]) as riva_a, FakeRivaServer([SAID]) as riva_b:
+    async with FakeRivaServer([SAID, "yes"]) as riva_a, FakeRivaServer([SAID, "yes"]) as riva_b:
         servers, hosts, loops, stores = [], [], [], []
         try:
             for name, riva in (("a", riva_a), ("b", riva_b)):
@@ -35,7 +35,11 @@ async def test_two_servers_on_one_database_see_each_others_calls(
                 stores.append(services.records)
             results = await asyncio.gather(
                 *(
-                    SimulatedCaller(f"ws://{h}/ws", [Line(SAID, speak(SAID))], idle_s=2.0).run()
+                    SimulatedCaller(
+                        f"ws://{h}/ws",
+                        [Line(SAID, speak(SAID)), Line("yes", speak("yes"))],
+                        idle_s=2.0,
+                    ).run()
                     for h in hosts
                 )
             )
@@ -63,7 +67,9 @@ async def test_two_servers_on_one_database_see_each_others_calls(
         assert call["outcome"] == "order placed" and call["transport"] == "twilio"
         assert [o["details"]["crust"] for o in call["orders"]] == ["thin"]
         user = [t for t in call["turns"] if t["role"] == "user"]
-        assert [t["text"] for t in user] == [SAID] and user[0]["timings"]["outcome"] == "spoken"
+        assert [t["text"] for t in user] == [SAID, "yes"] and user[0]["timings"][
+            "outcome"
+        ] == "spoken"
     # The same rows whichever server is asked; a recording is a file on the server that took
     # the call, so only that one links it.
     rows = [{c["id"]: {**c, "recording": None} for c in listed[i : i + 2]} for i in (0, 2)]

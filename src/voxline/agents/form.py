@@ -1,39 +1,37 @@
-"""The offline agent: fills a tool's form from what the caller says, then calls the tool.
+"""The offline agent: takes an order in conversation, driven by the tool's JSON schema.
 
-No LLM ships in any package, so without one the bot is a form-filler driven by the tool's
-JSON schema: it asks for one missing slot at a time, understands corrections and removals,
-answers "what do you have?", optionally confirms, calls the tool, and reads back the result.
-Its state is derived from the history on every turn, so a retriggered or interrupted turn
-never leaves it out of step with what the caller actually heard.
+No LLM ships in any package, so without one the bot is a form-filler: ``understand.py`` reads
+each utterance, ``dialog.py`` decides the move, ``phrasing.py`` says it, and this file runs the
+tools (``form.tool`` to place, ``form.update`` / ``form.cancel`` to change a placed order,
+``form.quote`` to price a read-back) and keeps the state.
+
+The state is never stored: every turn replays the history. Each earlier user turn goes through
+the same dialog; what the bot asked counts only if the caller heard the question (a reply cut
+off by a barge-in asked nothing); tool results in the history (ours, or an LLM's before this
+agent took over) say what was really placed. So a retriggered or interrupted turn never leaves
+the agent out of step with what the caller heard.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from voxline.agents.base import Turn
-from voxline.agents.slots import SlotExtractor, clean, slots_from_schema
+from voxline.agents.dialog import Dialog, Pending, Plan, State
+from voxline.agents.order import Order, arguments, from_arguments, missing
+from voxline.agents.phrasing import Phrasing
+from voxline.agents.slots import FormSchema, Lexicon, clean, form_schema
+from voxline.agents.understand import Reader
 from voxline.bot import Bot
 from voxline.events import AgentEvent, EndCall, TextDelta, ToolCall
-from voxline.history import History
+from voxline.history import History, Message
 
-_YES = re.compile(
-    r"\b(yes|yeah|yep|yup|sure|correct|right|please do|go ahead|sounds good|ok|okay|perfect)\b"
-)
-_NO = re.compile(r"\b(no|nope|nah|not really|wrong|change)\b")
-_DONE = re.compile(
-    r"\b(bye|goodbye|good bye|that's all|that is all|that's it|nothing else|no thanks"
-    r"|no thank you|i'm good|i'm done)\b"
-)
-_BYE = re.compile(r"\b(bye|goodbye|good bye|bye bye|hang up)\b")  # ends the call mid-order too
-_RESTART = re.compile(r"\b(start over|cancel|forget it|scratch that|never mind|nevermind)\b")
-_NONE = re.compile(r"\b(no toppings|none|nothing|plain|just cheese|just the cheese)\b")
-_MENU = re.compile(r"\b(what|which|options|menu|choices|do you have|kinds|list)\b")
-_PRICE = re.compile(r"\b(how much|price|cost)\b")
+_CONFIRMING = re.compile(r"\b(place|confirm|correct|is that right|sound good|shall i|go ahead)\b")
+_MORE = re.compile(r"\b(anything else|something else|help you with)\b")
 
 
 def _say(text: str) -> TextDelta:
@@ -41,16 +39,8 @@ def _say(text: str) -> TextDelta:
     return TextDelta(text + " ")
 
 
-def spoken_list(items: list[str], last: str = "and") -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return f"{', '.join(items[:-1])} {last} {items[-1]}"
-
-
-@dataclass
-class FormState:
-    values: dict[str, Any] = field(default_factory=dict)
-    focus: str | None = None  # the slot (or "confirm", "more") the bot last asked about
+def _text(plan: Plan) -> str:
+    return " ".join(s for s in plan.say if s)
 
 
 class FormAgent:
@@ -58,14 +48,23 @@ class FormAgent:
 
     def __init__(self, bot: Bot) -> None:
         spec = bot.form
-        tool = next((t for t in bot.tools if t.name == spec.get("tool")), None)
+        tools = {t.name: t for t in bot.tools}
+        tool = tools.get(spec.get("tool", ""))
         if tool is None:
             raise ValueError(f"bot {bot.name!r}: form.tool must name one of its tools")
         self.tool = tool
-        self.slots = slots_from_schema(tool.parameters)
-        self.extractor = SlotExtractor(self.slots, spec.get("synonyms") or {})
-        self.ask: dict[str, str] = spec.get("ask") or {}
-        self.confirm = bool(spec.get("confirm", False))
+        self.names = {k: str(spec[k]) for k in ("update", "cancel", "quote") if spec.get(k)}
+        for key, name in self.names.items():
+            if name not in tools:
+                raise ValueError(f"bot {bot.name!r}: form.{key} names no tool ({name!r})")
+        self.schema: FormSchema = form_schema(tool.parameters)
+        self.lexicon = Lexicon(self.schema, spec.get("synonyms"), spec.get("not_on_menu"))
+        heads = {k: set(v) for k, v in (spec.get("heads") or {}).items()}
+        self.reader = Reader(
+            self.schema, self.lexicon, str(spec.get("item", "item")), heads or None
+        )
+        self.words = Phrasing(self.schema, spec, bot.data)
+        self.dialog = Dialog(self.schema, self.words, bool(spec.get("confirm", True)))
         self._ids = itertools.count(1)
 
     async def check(self) -> str:
@@ -73,151 +72,146 @@ class FormAgent:
 
     # --- state from history -----------------------------------------------------------------
 
-    def _question(self, slot: str) -> str:
-        return self.ask.get(slot) or f"What {slot.replace('_', ' ')} would you like?"
+    def replay(self, history: History) -> tuple[State, Plan | None]:
+        """The state before the latest user turn's reply, and the plan for that turn."""
+        st = State()
+        plan: Plan | None = None
+        calls: dict[str, tuple[str, dict[str, Any]]] = {}
+        for m in history.messages():
+            role = m["role"]
+            if role == "user":
+                reading = self.reader.read(m["content"] or "", st.focus, st.draft)
+                plan = self.dialog.step(st, reading)
+            elif role == "assistant" and m.get("tool_calls"):
+                for tc in m["tool_calls"]:
+                    fn = tc.get("function") or {}
+                    try:
+                        args = json.loads(fn.get("arguments") or "{}")
+                    except ValueError:
+                        args = {}
+                    calls[tc.get("id", "")] = (
+                        fn.get("name", ""),
+                        args if isinstance(args, dict) else {},
+                    )
+            elif role == "tool":
+                name, args = calls.get(m.get("tool_call_id", ""), ("", {}))
+                self._absorb(st, plan, name, args, _content(m))
+            elif role == "assistant" and m.get("content"):
+                self._heard(st, plan, m["content"])
+                plan = None
+        return st, plan
 
-    def _focus_of(self, said_by_bot: str) -> str | None:
-        if not said_by_bot:
+    def _heard(self, st: State, plan: Plan | None, heard: str) -> None:
+        said = _text(plan) if plan else ""
+        if said and _same_start(said, heard):
+            st.pending = plan.pending if plan and plan.question and plan.question in heard else None
+            st.last_reply = said
+            return
+        st.pending = self._infer(st, heard)  # someone else spoke (the LLM), or the greeting
+        st.last_reply = heard
+
+    def _infer(self, st: State, heard: str) -> Pending | None:
+        """What another agent's question asks, from its last sentence."""
+        last = re.split(r"(?<=[.!?])\s+", heard.strip())[-1].lower()
+        if not last.endswith("?"):
             return None
-        if said_by_bot.rstrip().endswith("Shall I place the order?"):
-            return "confirm"
-        if said_by_bot.rstrip().endswith("Anything else?"):
-            return "more"
-        for slot in self.slots:
-            if self._question(slot.name) in said_by_bot:
-                return slot.name
-        # Someone else's question (the LLM's, before this agent took over): the slot it names.
-        last = re.split(r"[.!]\s+", said_by_bot.strip())[-1].lower()
-        if last.endswith("?"):
-            for slot in self.slots:
-                if slot.name.rstrip("s").replace("_", " ") in last:
-                    return slot.name
+        if _MORE.search(last):
+            return Pending("more")
+        if st.draft and not missing(st.draft, self.schema) and _CONFIRMING.search(last):
+            return Pending("confirm_update" if st.editing else "confirm")
+        for slot in self.schema.slots:
+            if slot.label.rstrip("s") in last:
+                lacking = next((i for s, i in missing(st.draft, self.schema) if s == slot.name), [])
+                return Pending("slot", slot.name, tuple(lacking))
         return None
 
-    def state(self, history: History, upto: int | None = None) -> FormState:
-        """Replay the conversation: the user turns before ``upto`` (default: all)."""
-        st = FormState()
-        said_by_bot = ""
-        messages = history.messages()
-        users = 0
-        for m in messages:
-            if m["role"] == "assistant" and m.get("content"):
-                said_by_bot = m["content"]
-            elif m["role"] == "tool":
-                st = FormState()  # an order went through: the next one starts empty
-            elif m["role"] == "user":
-                if upto is not None and users >= upto:
-                    break
-                users += 1
-                st.focus = self._focus_of(said_by_bot)
-                self._apply(st, m["content"])
-        return st
-
-    def _apply(self, st: FormState, text: str) -> None:
-        said = clean(text)
-        if _RESTART.search(said):
-            st.values.clear()
+    def _absorb(
+        self, st: State, plan: Plan | None, name: str, args: dict[str, Any], result: Any
+    ) -> None:
+        """A tool result in the history: what it changed, and the words that followed it."""
+        ok = isinstance(result, dict) and "error" not in result
+        out = result if isinstance(result, dict) else {}
+        summary = str(out.get("summary") or "")
+        price = str(out.get("price_spoken") or "")
+        action = {
+            self.tool.name: "place",
+            self.names.get("update"): "update",
+            self.names.get("cancel"): "cancel",
+            self.names.get("quote"): "quote",
+        }.get(name)
+        if action is None:
             return
-        update = self.extractor.extract(text, st.focus)
-        st.values.update(update.set)
-        for name, items in update.add.items():
-            current = st.values.setdefault(name, [])
-            current.extend(i for i in items if i not in current)
-        for name, items in update.remove.items():
-            st.values[name] = [i for i in st.values.get(name, []) if i not in items]
-        slot = self.extractor.slots.get(st.focus or "")
-        if slot and slot.many and slot.name not in st.values and _NONE.search(said):
-            st.values[slot.name] = []
-
-    def missing(self, st: FormState) -> list[str]:
-        return [s.name for s in self.slots if s.required and s.name not in st.values]
+        if action == "quote":
+            if plan is not None and plan.action == "quote":
+                self.dialog.readback(st, plan, summary if ok else "", price if ok else "")
+            return
+        if ok and action in ("place", "update"):
+            st.placed = from_arguments(
+                {k: v for k, v in args.items() if k != "order_id"}, self.schema
+            )
+            st.order_id = out.get("order_id", st.order_id)
+            st.placed_summary, st.placed_price = summary, price
+            st.draft, st.editing = Order(), False
+        elif ok and action == "cancel":
+            st.placed, st.order_id, st.placed_summary, st.placed_price = None, None, "", ""
+            st.draft, st.editing = Order(), False
+        if plan is not None and plan.action == action:
+            self.dialog.finish(
+                st, action, plan, summary or self.words.order(st.placed or Order()), price, ok
+            )
 
     # --- the reply --------------------------------------------------------------------------
 
     async def reply(self, turn: Turn) -> AsyncIterator[AgentEvent]:
-        history = turn.history
-        before = self.state(history, upto=len(history.user_texts()) - 1)
-        st = self.state(history)
-        said = clean(turn.text)
-        changed = st.values != before.values
-        focus = st.focus
-        missing = self.missing(st)
-
-        if _RESTART.search(said):
-            yield _say(f"No problem, let's start over. {self._question(self.slots[0].name)}")
+        st, plan = self.replay(turn.history)
+        if plan is None:  # nothing to answer (no user turn)
             return
-        if focus == "more" and not changed and (_NO.search(said) or _DONE.search(said)):
-            yield _say("Thanks for calling, enjoy your pizza! Goodbye.")
+        for sentence in plan.say:
+            yield _say(sentence)
+        spoken = len(plan.say)
+        if plan.action == "end":
             yield EndCall("caller is done")
             return
-        if _DONE.search(said) and not changed and (not st.values or _BYE.search(said)):
-            yield _say("Thanks for calling. Goodbye!")
-            yield EndCall("caller said goodbye")
+        call = self._call_for(st, plan)
+        if call is None:
+            for sentence in plan.say[spoken:]:
+                yield _say(sentence)
             return
-        if _PRICE.search(said) and not changed:
-            yield _say(self._prices() + " " + self._next_question(missing, st))
-            return
-        if _MENU.search(said) and not changed:
-            asked = [n for n in self.extractor.slots if n.rstrip("s") in said]
-            yield _say(self._menu(asked[0] if asked else focus))
-            yield _say(self._next_question(missing, st))
-            return
-        if missing:
-            prefix = self._ack(st, before) if changed else "Sorry, I didn't catch that. "
-            yield _say(prefix + self._question(missing[0]))
-            return
-        if self.confirm and not (focus == "confirm" and _YES.search(said) and not changed):
-            if focus == "confirm" and _NO.search(said) and not changed:
-                yield _say("Okay, what would you like to change?")
-                return
-            yield _say(f"So that's {self._summary(st)}. Shall I place the order?")
-            return
-        call = ToolCall(self.tool.name, self._arguments(st), f"form-{next(self._ids)}")
         yield call
         result = await turn.run_tool(call)
-        history.tool_call(call)
-        history.tool_result(result)
+        turn.history.tool_call(call)
+        turn.history.tool_result(result)
         yield result
-        if result.error:
-            yield _say("Sorry, I couldn't place that order. Could you tell me again?")
-            return
-        out = result.result if isinstance(result.result, dict) else {}
-        summary = out.get("summary") or self._summary(st)
-        price = out.get("price_spoken")
-        yield _say(f"Great, I've placed your order for {summary}.")
-        if price:
-            yield _say(f"That comes to {price}.")
-        yield _say("Anything else?")
+        content = {"error": result.error} if result.error else result.result
+        self._absorb(st, plan, call.name, call.arguments, content)
+        for sentence in plan.say[spoken:]:
+            yield _say(sentence)
 
-    def _arguments(self, st: FormState) -> dict[str, Any]:
-        return {s.name: st.values[s.name] for s in self.slots if s.name in st.values}
+    def _call_for(self, st: State, plan: Plan) -> ToolCall | None:
+        args = arguments(st.draft, self.schema)
+        name = {"place": self.tool.name}.get(plan.action) or self.names.get(plan.action)
+        if plan.action == "quote" and name is None:  # no quote tool: read back without a price
+            self.dialog.readback(st, plan, "", "")
+            return None
+        if name is None:
+            if plan.action in ("update", "cancel"):
+                plan.say.append("Sorry, I can't change an order once it is placed.")
+            return None
+        if plan.action == "update":
+            args = {"order_id": st.order_id, **args}
+        elif plan.action == "cancel":
+            args = {"order_id": st.order_id}
+        return ToolCall(name, args, f"form-{next(self._ids)}")
 
-    def _summary(self, st: FormState) -> str:
-        v = st.values
-        toppings = spoken_list(list(v.get("toppings", []))) or "plain"
-        if {"size", "crust"} <= v.keys():
-            return f"a {v['size']} {toppings} pizza on {v['crust']} crust"
-        return ", ".join(f"{k}: {val}" for k, val in self._arguments(st).items())
 
-    def _ack(self, st: FormState, before: FormState) -> str:
-        new = [
-            ", ".join(v) if isinstance(v, list) else str(v)
-            for k, v in st.values.items()
-            if before.values.get(k) != v and v
-        ]
-        return f"Got it, {spoken_list(new)}. " if new else "Okay. "
+def _content(m: Message) -> Any:
+    try:
+        return json.loads(m.get("content") or "null")
+    except ValueError:
+        return None
 
-    def _next_question(self, missing: list[str], st: FormState) -> str:
-        if missing:
-            return self._question(missing[0])
-        return f"So that's {self._summary(st)}. Shall I place the order?"
 
-    def _menu(self, slot: str | None) -> str:
-        known = self.extractor.slots
-        slots = [known[slot]] if slot in known else list(known.values())
-        return " ".join(
-            f"For {s.name.replace('_', ' ')}, we have {spoken_list(list(s.values))}." for s in slots
-        )
-
-    def _prices(self) -> str:
-        return "The price depends on what you choose; I'll tell you the total with the order."
+def _same_start(said: str, heard: str) -> bool:
+    """The caller heard the start of what the plan says (all of it, or up to a barge-in)."""
+    a, b = clean(said), clean(heard)
+    return bool(b) and (a.startswith(b) or b.startswith(a))

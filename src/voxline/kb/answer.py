@@ -65,9 +65,55 @@ class Extract:
     score: float  # cosine of the best sentence (or the hit score without an embedder)
 
 
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_DAY_WORDS = {
+    "weekday": DAYS[:5], "weekdays": DAYS[:5], "weekend": DAYS[5:], "weekends": DAYS[5:],
+    **{d: (d,) for d in DAYS}, **{d + "s": (d,) for d in DAYS},
+}  # fmt: skip
+_RANGE = re.compile(
+    r"\b(" + "|".join(DAYS) + r")s? (?:to|through|until|-) (" + "|".join(DAYS) + r")s?\b"
+)
+
+
+def _stem(word: str) -> str:
+    return re.sub(r"(ing|ed|es|s)$", "", word) if len(word) > 4 else word
+
+
+def days_named(text: str) -> set[str]:
+    """The days a text is about: "weekdays" and "Monday to Friday" are the five of them."""
+    low = text.lower()
+    days = {d for w in re.findall(r"[a-z]+", low) for d in _DAY_WORDS.get(w, ())}
+    for a, b in _RANGE.findall(low):
+        days |= set(DAYS[DAYS.index(a) : DAYS.index(b) + 1])
+    return days
+
+
 def _stems(text: str) -> set[str]:
     words = re.findall(r'"([^"]+)"', fts_query(text))
-    return {re.sub(r"(ing|ed|es|s)$", "", w) if len(w) > 4 else w for w in words}
+    return {_stem(w) for w in words} | {f"day:{d}" for d in days_named(text)}
+
+
+def unanswered(question: str, answer: str, embed: Embed, gain: float = 0.04) -> list[str]:
+    """Content words of the question the answer does not speak to ("trucks" of "parking for
+    trucks?" against the car-park sentence): not in the answer, and the question without them
+    is closer to the answer (by ``gain`` in cosine; "son" of "my 14 year old son" is not)."""
+    covered = _stems(answer)
+    words = re.findall(r'"([^"]+)"', fts_query(question))
+    candidates = [
+        w for w in words
+        if _stem(w) not in covered and not w.isdigit() and not (days_named(w) and
+        days_named(w) <= {d.removeprefix("day:") for d in covered if d.startswith("day:")})
+    ]  # fmt: skip
+    if not candidates:
+        return []
+    without = [re.sub(rf"\b{re.escape(w)}\b", " ", question, flags=re.I) for w in candidates]
+    vectors = embed([question, answer, *without])
+    base = float(vectors[0] @ vectors[1])
+    return [
+        w
+        for w, v in zip(candidates, vectors[2:], strict=True)
+        if float(v @ vectors[1]) - base >= gain
+    ]
 
 
 def _speakable(sentence: str) -> bool:
@@ -87,6 +133,22 @@ def _units(text: str) -> list[str]:
             units.append(f"{prev} {s}" if prev and _LEANS_BACK.match(s) else s)
         prev = s if _speakable(s) else ""
     return units
+
+
+def _day_fit(question: str, units: list[str]) -> np.ndarray:
+    """For a question about a day: the sentence about that day, the most specific one first
+    ("On Thursdays ... until 8" over "Monday to Friday ... until 6"), never another day's."""
+    asked = days_named(question)
+    fit = np.zeros(len(units), dtype=np.float32)
+    if not asked:
+        return fit
+    for i, unit in enumerate(units):
+        named = days_named(unit)
+        if named and not asked & named:
+            fit[i] = -0.3
+        elif named:
+            fit[i] = 0.3 * len(asked & named) / len(asked | named)
+    return fit
 
 
 def extract_answer(
@@ -115,7 +177,7 @@ def extract_answer(
     else:
         cosine = np.zeros(len(pool), dtype=np.float32)
         relevance = hits[0].score
-    scores = cosine + 0.15 * overlap
+    scores = cosine + 0.15 * overlap + _day_fit(question, [u for _, _, u in pool])
     max_chars = max(max_chars, len(pool[int(np.argmax(scores))][2]))
     order = [int(i) for i in np.argsort(-scores)]
     best = order[0]
