@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request, WebSocket
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 
+from voxline.ace.plugin_server import plugin_router
 from voxline.bot import Bot
 from voxline.call import Call, CallServices
 from voxline.calls_routes import calls_router
@@ -24,7 +25,6 @@ from voxline.kb.routes import kb_router
 from voxline.logs import hide_settings
 from voxline.metrics import CONTENT_TYPE, CallMetrics, LiveCalls
 from voxline.pages import pages_router
-from voxline.plugin_server import plugin_router
 from voxline.recording import Recordings, keep_purging, recordings_dir
 from voxline.records import open_records
 from voxline.security import ApiKeyMiddleware, BodyLimitMiddleware, twilio_upgrade_valid

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from voxline.ace_config import ace_settings
+from voxline.ace.speech_config import ace_settings
 from voxline.speech.base import Voice
 from voxline.tools import Tool
 

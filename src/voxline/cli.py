@@ -172,8 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--bot", help="bot folder (default bots/pizza)")
     doctor.set_defaults(func=cmd_doctor)
 
+    from voxline.ace.plugin_server import add_plugin_server_parser
     from voxline.kb.cli import add_kb_parser
-    from voxline.plugin_server import add_plugin_server_parser
 
     for add in (add_kb_parser, add_plugin_server_parser):
         extra = add(sub)

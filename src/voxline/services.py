@@ -69,7 +69,7 @@ def build_agent_factory(settings: Settings, bot: Bot) -> Callable[[], Agent]:
             return lambda: FallbackAgent(make_llm(), FormAgent(bot), breaker)
         return lambda: FallbackAgent(make_llm(), None, breaker)
     if kind in ("rag", "plugin", "nvidia_rag"):
-        from voxline.plugin_server import default_agent_factory
+        from voxline.ace.plugin_server import default_agent_factory
 
         default_agent_factory(settings, bot, kind)  # fail at start-up on a bad configuration
         return lambda: default_agent_factory(settings, bot, kind)

@@ -27,11 +27,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ValidationError
 
-from voxline.agents.base import Agent, Turn
-from voxline.events import EndCall, TextDelta
-from voxline.history import History
-from voxline.plugin_config import PluginServerConfig, PluginSpec
-from voxline.plugin_schemas import (
+from voxline.ace.plugin_config import PluginServerConfig, PluginSpec
+from voxline.ace.plugin_schemas import (
     NO_USER_RESPONSE_EVENTS,
     ChatRequest,
     ChatResponse,
@@ -40,6 +37,9 @@ from voxline.plugin_schemas import (
     ResponseField,
     describe_errors,
 )
+from voxline.agents.base import Agent, Turn
+from voxline.events import EndCall, TextDelta
+from voxline.history import History
 from voxline.records import Records
 from voxline.tools import ToolBox, ToolContext
 
@@ -306,7 +306,7 @@ def run_plugin_server(args: Any, settings: Any) -> int:
     """Run the standalone server until interrupted (``settings.bot`` serves if no --config)."""
     import uvicorn
 
-    from voxline.plugin_config import load_plugin_config
+    from voxline.ace.plugin_config import load_plugin_config
 
     if args.config:
         config = load_plugin_config(args.config)
