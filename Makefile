@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 BOT ?= bots/pizza
-EXTRAS ?= embedded,kb,postgres,deploy,dev
+EXTRAS ?= embedded,kb,postgres,ace,deploy,dev
 
 .PHONY: install run test lint bench bench-load bench-soak clean
 

@@ -71,11 +71,13 @@ class SimulatedCaller:
         first_reply_timeout_s: float = 20.0,
         max_s: float = 180.0,
         parameters: dict[str, str] | None = None,
+        lead_in_s: float | None = None,  # a bot without a greeting: speak first after this
     ) -> None:
         self.url = url
         self.lines = lines
         self.idle_s = idle_s
         self.first_reply_timeout_s = first_reply_timeout_s
+        self.lead_in_s = lead_in_s
         self.max_s = max_s
         self.parameters = parameters or {"caller": "voxline-call"}
         self.result = CallResult(f"CA{uuid.uuid4().hex}", f"MZ{uuid.uuid4().hex}", lines, [])
@@ -176,6 +178,8 @@ class SimulatedCaller:
                 barge = line.barge_after is not None and heard_s >= line.barge_after
                 quiet = quiet and line.barge_after is None
                 waited = now - (self._line_end or started) > self.first_reply_timeout_s
+                if self._line_end is None and self.lead_in_s is not None:
+                    waited = now - started > self.lead_in_s
                 if barge or quiet or (waited and not self._turn.audio):
                     pending.popleft()
                     speaking = bytearray(pcm_to_ulaw(line.pcm))

@@ -17,6 +17,7 @@ import asyncio
 import importlib.util
 import json
 import logging
+import sys
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -195,7 +196,12 @@ def _ace_module_router(spec: PluginSpec) -> APIRouter:
     if module_spec is None or module_spec.loader is None or not spec.path.is_file():
         raise ValueError(f"plugin {spec.name}: {spec.path} is not a Python file")
     module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
+    # ACE's plugins import their neighbours (``from schemas import ChatRequest``).
+    sys.path.insert(0, str(spec.path.parent))
+    try:
+        module_spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(spec.path.parent))
     router = getattr(module, "router", None)
     if not isinstance(router, APIRouter):
         raise ValueError(f"plugin {spec.name}: {spec.path} has no FastAPI `router`")
