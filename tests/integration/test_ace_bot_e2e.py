@@ -121,7 +121,7 @@ def test_final_mode_waits_for_the_final(ace, tmp_path):
     interim, _, _ = call(ace, [FRAME], [said()])
     with stack_for(folder, tmp_path / "final") as stack:
         upload_docs(stack.server.url)
-        final, turns, spoken = call(stack, [FRAME], [said()])
+        final, _, spoken = call(stack, [FRAME], [said()])
     assert spoken.count("seven years") == 1
     early, late = interim.turns[1].latency, final.turns[1].latency
     assert early is not None and late is not None
