@@ -17,8 +17,10 @@ answers the NVIDIA RAG chain server API from the bot's knowledge base.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +38,10 @@ if TYPE_CHECKING:
 
 # Keep NeMo Guardrails from phoning home (it reports usage from LLMRails, unused here).
 os.environ.setdefault("NEMO_GUARDRAILS_NO_USAGE_STATS", "1")
+# Its runtime logs every event it processes at INFO: a line per transcript and per frame of
+# bot speech would drown the call logs (and cost CPU). Its warnings and errors still show.
+if logging.getLogger("nemoguardrails").level == logging.NOTSET:
+    logging.getLogger("nemoguardrails").setLevel(logging.WARNING)
 
 
 def own_url(settings: Settings) -> str:
@@ -71,6 +77,11 @@ def _local_plugins(bot: Bot, settings: Settings, records: Records) -> dict[str, 
     from voxline.ace.asgi_stream import StreamingAsgiTransport
     from voxline.ace.plugin_config import PluginConfigError, load_plugin_config
     from voxline.ace.plugin_server import add_plugins
+    from voxline.services import build_agent_factory
+
+    def any_agent(plugin_settings: Settings, plugin_bot: Bot, kind: str) -> Any:
+        """A ``bot:`` plugin may use any Voxline agent (an LLM one too)."""
+        return build_agent_factory(replace(plugin_settings, agent=kind), plugin_bot)()
 
     try:
         config = load_plugin_config(path)
@@ -78,7 +89,7 @@ def _local_plugins(bot: Bot, settings: Settings, records: Records) -> dict[str, 
         raise BotError(str(exc)) from None
     app = FastAPI(title=f"{bot.name} plugins")
     with _default_env("RAG_SERVER_URL", own_url(settings)):
-        add_plugins(app, config, settings, None, records)
+        add_plugins(app, config, settings, any_agent, records)
     transport = StreamingAsgiTransport(app)
     return {
         spec.name: DialogServer("http://plugins", "plugin", config.timeout, transport)
