@@ -32,7 +32,8 @@ MAIN_CO = """\
 import core
 
 flow main
-  activate handle user transcript with interruption $mode="final" $stop_flows_list=["answer"]
+  $stop = ["_bot_say","answer"]
+  activate handle user transcript with interruption $mode="final" $stop_flows_list=$stop
   bot say "{greeting}"
   activate reply
   wait indefinitely

@@ -123,6 +123,10 @@ async def _doctor(settings: Settings) -> list[tuple[str, bool, str]]:
         return "silero v6 (onnxruntime)" if load_vad() else "not installed (extra 'vad')"
 
     async def agent() -> str:
+        if bot.agent == "colang":  # an ACE bot folder: its flows, actions and plugins load
+            from voxline.ace.colang_host import ColangHost
+
+            return "colang: " + ColangHost(bot, settings, open_records(settings)).describe()
         return f"{agent_kind(settings, bot)}: " + await build_agent_factory(settings, bot)().check()
 
     for name, probe in (("records", records), ("asr", asr), ("tts", tts), ("vad", vad),

@@ -135,3 +135,16 @@ def test_dialog_manager_server_names_the_plugin_its_base_is_the_server():
     assert _server_base("http://localhost:9002/rag", "rag") == "http://localhost:9002"
     assert _server_base("http://h:9002/ace/rag/", "rag") == "http://h:9002/ace"
     assert _server_base("http://localhost:9000", "rag") == "http://localhost:9000"
+
+
+def test_voxline_serve_refuses_to_start_on_a_malformed_co_file(tmp_path):
+    import subprocess
+    import sys
+
+    folder = bot_folder(tmp_path / "bot", 'import core\n\nflow main\n  bot say "unclosed\n')
+    run = subprocess.run(
+        [sys.executable, "-m", "voxline", "serve", "--bot", str(folder), "--port", "1"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode != 0
+    assert f"{folder / 'colang' / 'main.co'}:4:" in run.stderr

@@ -110,7 +110,7 @@ class ChatEndpoints:
     ) -> None:
         self.local = dict(local)
         self.timeout = timeout
-        self._remote_url = remote.rstrip("/")
+        self.remote_url = remote.rstrip("/")
         self._remote: dict[str, DialogServer] = {}
 
     def resolve(self, endpoint: str) -> tuple[DialogServer, str]:
@@ -118,12 +118,12 @@ class ChatEndpoints:
         plugin = path.split("/")[1]
         if plugin in self.local:
             return self.local[plugin], path
-        if not self._remote_url:
+        if not self.remote_url:
             raise LookupError(
                 f"endpoint {endpoint!r}: no plugin {plugin!r} in plugin_config.yaml and no "
                 "dialog_manager.server in speech_config.yaml"
             )
-        base = _server_base(self._remote_url, plugin)
+        base = _server_base(self.remote_url, plugin)
         if base not in self._remote:
             self._remote[base] = DialogServer(base, "plugin", self.timeout)
         return self._remote[base], path

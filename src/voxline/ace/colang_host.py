@@ -132,5 +132,11 @@ class ColangHost:
             str(section.get("server") or "") if isinstance(section, dict) else "",
         )
 
+    def describe(self) -> str:
+        flows = len(self.config.flows)
+        local = ", ".join(self.endpoints.local) or "none"
+        remote = self.endpoints.remote_url or "none"
+        return f"{flows} flows; plugins in process: {local}; dialog_manager.server: {remote}"
+
     def dialog(self, call: Call) -> ColangDialog:
         return ColangDialog(self.runtime, self.endpoints, call)
