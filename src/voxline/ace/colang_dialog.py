@@ -170,7 +170,10 @@ class ColangDialog:
             return  # already over: its Finished was sent
         self._by_reply.pop(reply.id, None)
         self._scripts.pop(uid, None)
-        heard = await self.call.stop_reply(reply, self._onset)
+        # Caller speech still going on is a barge-in from its onset; a retrigger on a final
+        # (the utterance is over) stops the bot now.
+        onset = self._onset if self._user.uid is not None else None
+        heard = await self.call.stop_reply(reply, onset)
         self._send(umim.bot_finished(uid, heard, stopped=True))
 
     def _start_timer(self, event: umim.Event) -> None:
