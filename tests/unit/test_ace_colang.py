@@ -100,6 +100,7 @@ def test_transcripts_become_one_utterance_user_action_per_utterance():
     ]
     uid = first[0]["action_uid"]
     assert first[1]["interim_transcript"] == "how long" and first[1]["stability"] == 0.0
+    assert users.transcript(tr(TranscriptKind.PARTIAL, "how long")) == []  # a repeat
     (interim,) = users.transcript(tr(TranscriptKind.INTERIM, "how long is it"))
     assert interim["stability"] == 1.0 and interim["action_uid"] == uid
     (final,) = users.transcript(tr(TranscriptKind.FINAL, " How long is it? "))

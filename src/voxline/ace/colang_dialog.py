@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 TICK_S = 0.1  # how often pending async actions are polled (each also wakes the loop at its end)
+PRUNED = frozenset(("IsSpuriousAction", "SameTranscriptAction"))
 
 
 class ColangDialog:
@@ -107,6 +108,7 @@ class ColangDialog:
                 except Exception:
                     log.exception("call %s: Colang event processing failed", call_id)
                     out = []
+                self._prune()
                 for event in out:
                     log.debug("call %s: Colang %s %s", call_id, event.get("type"),
                               event.get("script") or event.get("action_uid") or "")  # fmt: skip
@@ -119,6 +121,28 @@ class ColangDialog:
                 handle.cancel()
             for stream in list(self._streams.values()):
                 await stream.cancel()
+
+    def _prune(self) -> None:
+        """Drop the speech library's finished filter actions from the state. They are read
+        for their return value only, yet NeMo keeps every action of a flow for the flow's
+        life, and the transcript handler lives as long as the call: each would cost a little
+        on every later event."""
+        state = self.state
+        if state is None:
+            return
+        actions = state.actions
+        for flow in state.flow_states.values():
+            done = {
+                uid
+                for uid in flow.action_uids
+                if (a := actions.get(uid)) is not None
+                and a.name in PRUNED
+                and a.status.name == "FINISHED"
+            }
+            if done:
+                flow.action_uids[:] = [uid for uid in flow.action_uids if uid not in done]
+                for uid in done:
+                    actions.pop(uid, None)
 
     async def _idle(self) -> None:
         """Sleep until an event comes, an async action ends, or (with some pending) a tick."""

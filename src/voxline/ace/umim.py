@@ -6,7 +6,8 @@ Management) events; Voxline's recognizer and playout produce the same facts, map
 - the caller's first transcript of an utterance starts an ``UtteranceUserAction``
   (``UtteranceUserActionStarted``); each partial transcript is a
   ``UtteranceUserActionTranscriptUpdated`` (stability 0.0: Voxline's recognizers keep no
-  per-word stability) and the first-pass end of utterance one with stability 1.0; the final
+  per-word stability; a repeat of the previous one is left out, each costs the runtime a
+  few milliseconds) and the first-pass end of utterance one with stability 1.0; the final
   transcript finishes the action (``UtteranceUserActionFinished``);
 - the bot's ``UtteranceBotAction`` started (its first audio went out) and finished (its last
   mark came back, or it was stopped: ``was_stopped`` and the words the caller heard).
@@ -42,6 +43,7 @@ class UserUtterances:
     """One ``UtteranceUserAction`` per utterance of the caller, from its transcripts."""
 
     uid: str | None = None  # the open utterance's action uid
+    _last: tuple[str, float] | None = None  # its latest transcript update
 
     def transcript(self, tr: Transcript) -> list[Event]:
         text = tr.text.strip()
@@ -60,9 +62,12 @@ class UserUtterances:
                     is_success=True,
                 )
             )
-            self.uid = None
+            self.uid, self._last = None, None
         else:
             stability = 1.0 if tr.kind is TranscriptKind.INTERIM else 0.0
+            if self._last == (text, stability):
+                return out  # a recognizer repeating itself: nothing new for the flows
+            self._last = (text, stability)
             out.append(
                 event(
                     "UtteranceUserActionTranscriptUpdated",
