@@ -32,8 +32,7 @@ MAIN_CO = """\
 import core
 
 flow main
-  $stop = ["_bot_say","answer"]
-  activate handle user transcript with interruption $mode="final" $stop_flows_list=$stop
+  activate handle user transcript with interruption $mode="final" $stop_flows_list=["_bot_say","answer"]
   bot say "{greeting}"
   activate reply
   wait indefinitely

@@ -347,12 +347,14 @@ class Call:
     async def stop_reply(self, reply: Reply, onset: float | None = None) -> str:
         """Stop ``reply`` now (barge-in): its audio cleared, its task cancelled. Returns what
         the caller heard of it, which stays in the history."""
-        if reply.task is not None and not reply.task.done():
-            if reply is self.reply and (self.playout.speaking or self.playout.has_pending):
-                await self._interrupt(Interrupt(self.clock() if onset is None else onset, ""))
-            else:
-                reply.outcome = reply.outcome or "interrupted"
-                reply.task.cancel()
+        playing = self.playout.speaking or self.playout.has_pending
+        if reply is self.reply and playing and not reply.outcome:
+            # Its audio may all be sent (the task done) with the last of it still playing.
+            reply.outcome = "interrupted"
+            await self._interrupt(Interrupt(self.clock() if onset is None else onset, ""))
+        elif reply.task is not None and not reply.task.done():
+            reply.outcome = reply.outcome or "interrupted"
+            reply.task.cancel()
         return " ".join(reply.heard)
 
     def _cancel_reply(self, outcome: str) -> None:
