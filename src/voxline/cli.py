@@ -64,7 +64,9 @@ def cmd_call(args: argparse.Namespace) -> int:
         pcm, rate = read_wav(Path(path).read_bytes())
         lines.append(Line(f"[{Path(path).name}]", resample(pcm, rate, 8000)))
 
-    result = asyncio.run(SimulatedCaller(args.url, lines, idle_s=args.idle).run())
+    # A bot that does not greet (ACE's samples) is spoken to after 3 s of silence.
+    caller = SimulatedCaller(args.url, lines, idle_s=args.idle, lead_in_s=3.0)
+    result = asyncio.run(caller.run())
     whisper = WhisperEngine(workers=1)
     for turn in result.turns:
         if turn.after_line >= 0:

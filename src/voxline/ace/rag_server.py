@@ -23,7 +23,7 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -38,6 +38,7 @@ from voxline.kb.routes import ingest_upload
 from voxline.tools import ToolBox, ToolContext
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
 
 
 class Message(BaseModel):
@@ -71,6 +72,16 @@ def _event(content: str, finish: str = "") -> str:
     return f"data: {json.dumps(chunk)}\n\n"
 
 
+async def _parse(request: Request, model: type[M]) -> M | JSONResponse:
+    """The body as ``model``, or a 422 whose ``detail`` says what is wrong."""
+    try:
+        return model.model_validate(await request.json())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return JSONResponse({"detail": "body must be a JSON object"}, status_code=422)
+    except ValidationError as exc:
+        return JSONResponse({"detail": describe_errors(exc)}, status_code=422)
+
+
 def _turn(prompt: Prompt) -> Turn:
     """The conversation with the last user message as the question."""
     history = History()
@@ -93,12 +104,9 @@ def rag_server_router(
 
     @router.post("/generate")
     async def generate(request: Request) -> Any:
-        try:
-            prompt = Prompt.model_validate(await request.json())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return JSONResponse({"detail": "body must be a JSON object"}, status_code=422)
-        except ValidationError as exc:
-            return JSONResponse({"detail": describe_errors(exc)}, status_code=422)
+        prompt = await _parse(request, Prompt)
+        if isinstance(prompt, JSONResponse):
+            return prompt
         if not any(m.role == "user" for m in prompt.messages):
             return JSONResponse({"detail": "messages: no user message"}, status_code=422)
         turn = _turn(prompt)
@@ -143,12 +151,9 @@ def rag_server_router(
 
     @router.post("/search")
     async def search(request: Request) -> Any:
-        try:
-            body = DocumentSearch.model_validate(await request.json())
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return JSONResponse({"detail": "body must be a JSON object"}, status_code=422)
-        except ValidationError as exc:
-            return JSONResponse({"detail": describe_errors(exc)}, status_code=422)
+        body = await _parse(request, DocumentSearch)
+        if isinstance(body, JSONResponse):
+            return body
         hits = await kb.search(body.query, body.top_k)
         chunks = [{"content": h.text, "filename": h.document, "score": h.score} for h in hits]
         return {"chunks": chunks}
