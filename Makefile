@@ -7,7 +7,7 @@ PORT ?= 8000
 BOT ?= bots/pizza
 # `make run` installs what serving needs; `make test` adds the test, deploy and bench tools.
 RUN_EXTRAS ?= embedded,kb
-TEST_EXTRAS ?= embedded,kb,postgres,deploy,dev,testbench
+TEST_EXTRAS ?= embedded,kb,postgres,ace,deploy,dev,testbench
 
 .PHONY: install install-run run test lint bench bench-load bench-soak bench-conversation clean
 

@@ -77,9 +77,17 @@ class RunningServer:
         raise AssertionError(f"call {call_sid} did not end")
 
 
-def serve_in_thread(app, settings: Settings) -> Iterator[tuple[str, asyncio.AbstractEventLoop]]:
+def bound_socket() -> socket.socket:
+    """A socket on a free 127.0.0.1 port, for an app that must know its address up front."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def serve_in_thread(
+    app, settings: Settings, sock: socket.socket | None = None
+) -> Iterator[tuple[str, asyncio.AbstractEventLoop]]:
+    sock = sock or bound_socket()
     port = sock.getsockname()[1]
     config = server_config(app, settings, log_level="warning")  # production's limits
     server = uvicorn.Server(config)

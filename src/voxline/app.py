@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request, WebSocket
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 
+from voxline.ace.plugin_server import plugin_router
 from voxline.bot import Bot
 from voxline.call import Call, CallServices
 from voxline.calls_routes import calls_router
@@ -24,7 +25,6 @@ from voxline.kb.routes import kb_router
 from voxline.logs import hide_settings
 from voxline.metrics import CONTENT_TYPE, CallMetrics, LiveCalls
 from voxline.pages import pages_router
-from voxline.plugin_server import plugin_router
 from voxline.recording import Recordings, keep_purging, recordings_dir
 from voxline.records import open_records
 from voxline.security import ApiKeyMiddleware, BodyLimitMiddleware, twilio_upgrade_valid
@@ -52,7 +52,8 @@ class AppState:
 
 
 def has_knowledge_base(bot: Bot) -> bool:
-    return bot.agent == "rag" or bool(bot_section(bot, "kb"))
+    """RAG bots, bots with a ``kb:`` section, and ACE bots (their plugins' RAG server)."""
+    return bot.agent in ("rag", "colang") or bool(bot_section(bot, "kb"))
 
 
 def create_app(settings: Settings, bot: Bot, services: CallServices | None = None) -> FastAPI:
@@ -102,7 +103,8 @@ def create_app(settings: Settings, bot: Bot, services: CallServices | None = Non
     app.state.voxline = state
     kb_config = KbConfig.for_bot(settings, bot) if has_knowledge_base(bot) else None
     # Request bodies are bounded; the KB upload has its own limit (plus multipart overhead).
-    uploads = {"/kb/": kb_config.upload_max_bytes + 64 * 1024} if kb_config is not None else {}
+    upload_limit = kb_config.upload_max_bytes + 64 * 1024 if kb_config is not None else 0
+    uploads = {"/kb/": upload_limit, "/documents": upload_limit} if upload_limit else {}
     app.add_middleware(BodyLimitMiddleware, default=settings.max_body_bytes, limits=uploads)
     if settings.api_key:
         app.add_middleware(ApiKeyMiddleware, key=str(settings.api_key))
@@ -112,20 +114,26 @@ def create_app(settings: Settings, bot: Bot, services: CallServices | None = Non
             CORSMiddleware, allow_origins=origins, allow_methods=["*"], allow_headers=["*"]
         )
     hang_up = hangup_from_settings(settings)
-    # The bot is also an ACE-compatible plugin: POST /{bot folder}/chat and /event.
-    app.include_router(
-        plugin_router(
-            bot.path.name,
-            build_agent_factory(settings, bot),
-            tools=ToolBox(list(bot.tools)),
-            data=bot.data,
-            records=records,
-        )
-    )
-    if kb_config is not None:
+    if bot.agent != "colang":  # (an ACE bot's flows need a call's speech)
+        # The bot is also an ACE-compatible plugin: POST /{bot folder}/chat and /event.
         app.include_router(
-            kb_router(open_knowledge_base(kb_config), max_bytes=kb_config.upload_max_bytes)
+            plugin_router(
+                bot.path.name,
+                build_agent_factory(settings, bot),
+                tools=ToolBox(list(bot.tools)),
+                data=bot.data,
+                records=records,
+            )
         )
+    if kb_config is not None:
+        kb = open_knowledge_base(kb_config)
+        app.include_router(kb_router(kb, max_bytes=kb_config.upload_max_bytes))
+        # NVIDIA's RAG chain server API on the same knowledge base (ACE's RAG plugin uses it).
+        from voxline.ace.rag_server import rag_server_router
+        from voxline.agents.rag import build_rag_agent
+
+        rag = build_rag_agent(settings, bot)
+        app.include_router(rag_server_router(kb, rag, max_bytes=kb_config.upload_max_bytes))
     # The pages, the talk page's socket and the calls API (the API key middleware covers them).
     app.include_router(pages_router())
     app.include_router(talk_router(state))

@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from voxline.ace_config import ace_settings
+from voxline.ace.colang_config import ColangConfigError, colang_defaults
+from voxline.ace.speech_config import ace_settings
 from voxline.speech.base import Voice
 from voxline.tools import Tool
 
@@ -127,9 +128,15 @@ def load_bot(folder: str | Path) -> Bot:
     folder = Path(folder)
     if not folder.is_dir():
         raise BotError(f"{folder}: bot folder not found")
-    spec = _read_yaml(folder / "bot.yaml")
+    try:
+        colang = colang_defaults(folder)  # an ACE bot folder: its Colang flows lead the dialog
+    except ColangConfigError as exc:
+        raise BotError(str(exc)) from None
+    spec = _read_yaml(folder / "bot.yaml") if not colang or (folder / "bot.yaml").is_file() else {}
     if not isinstance(spec, dict):
         raise BotError(f"{folder / 'bot.yaml'}: expected a mapping")
+    if colang:
+        spec = {**colang, **spec, "turns": {**colang["turns"], **(spec.get("turns") or {})}}
     if (folder / "speech_config.yaml").is_file():  # an ACE bot's speech settings
         ace_file = _read_yaml(folder / "speech_config.yaml")
         spec = {**(ace_file if isinstance(ace_file, dict) else {}), **spec}

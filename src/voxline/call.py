@@ -13,7 +13,7 @@ import itertools
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from voxline import logs
 from voxline.agents.base import Agent, Turn
@@ -30,6 +30,7 @@ from voxline.events import (
     CallStop,
     Digit,
     EndCall,
+    ListenerEvent,
     MarkPlayed,
     TextDelta,
     ToolResult,
@@ -89,6 +90,17 @@ class Reply:
     recorded: bool = False
 
 
+class DialogDriver(Protocol):
+    """Runs a call's dialog in place of the turn taker and agent (an ACE Colang bot,
+    ``voxline.ace.colang_dialog``). It hears every listener event as it comes, follows the
+    bot's speech through the call's notes, and speaks with ``Call.say`` and
+    ``Call.stop_reply``; ``run`` is its task for the life of the call."""
+
+    def heard(self, event: ListenerEvent) -> None: ...
+
+    async def run(self) -> None: ...
+
+
 @dataclass
 class CallServices:
     """What every call of a process shares: models, providers and the records store."""
@@ -96,11 +108,12 @@ class CallServices:
     bot: Bot
     recognizer: Recognizer
     synthesizer: Synthesizer
-    agent_factory: Callable[[], Agent]
+    agent_factory: Callable[[], Agent] | None  # None: a dialog driver speaks for the bot
     records: Records
     vad: SileroModel | None = None
     # Each gives a new call its observer, or None to stay out of it.
     observers: list[Callable[[Call], Observer | None]] = field(default_factory=list)
+    dialog: Callable[[Call], DialogDriver] | None = None
 
 
 class Call:
@@ -120,7 +133,7 @@ class Call:
         self.call_id = call_id
         self.clock = clock
         self.history = History(self.bot.prompt)
-        self.agent = services.agent_factory()
+        self.agent = services.agent_factory() if services.agent_factory else None
         self.tools = ToolBox(list(self.bot.tools))
         self.context = ToolContext(call_id, services.records, self.bot.data)
         self.turns = TurnTaker(self.bot.turns, clock())
@@ -149,6 +162,7 @@ class Call:
         self.ended = asyncio.Event()
         self.end_reason = ""
         self.outcome = "hung up"
+        self.driver = services.dialog(self) if services.dialog else None
 
     # --- the call's life --------------------------------------------------------------------
 
@@ -162,6 +176,9 @@ class Call:
         listener = asyncio.create_task(self._transcripts(), name=f"{self.call_id}-transcripts")
         ticker = asyncio.create_task(self._ticker(), name=f"{self.call_id}-ticker")
         ender = asyncio.create_task(self.ended.wait())
+        if self.driver is not None:
+            driving = asyncio.create_task(self.driver.run(), name=f"{self.call_id}-dialog")
+            self._tasks.add(driving)
         try:
             if self.bot.greeting:
                 self._start_reply(None, text=self.bot.greeting)
@@ -228,7 +245,7 @@ class Call:
             if edges is not None:
                 for edge in edges:
                     self._note(edge)
-                    await self._apply(self.turns.on_event(edge, self.clock()))
+                    await self._hear(edge)
                 speaking = self.vad.speaking
         await self.recognition.send(AudioIn(audio.pcm, audio.raw, start), speaking)
 
@@ -242,7 +259,13 @@ class Call:
             self._note(tr)
             if tr.kind is TranscriptKind.INTERIM:
                 self._interim_at = tr.t
-            await self._apply(self.turns.on_event(tr, self.clock()), tr)
+            await self._hear(tr, tr)
+
+    async def _hear(self, event: ListenerEvent, tr: Transcript | None = None) -> None:
+        if self.driver is not None:
+            self.driver.heard(event)
+        else:
+            await self._apply(self.turns.on_event(event, self.clock()), tr)
 
     async def _ticker(self) -> None:
         while True:
@@ -309,6 +332,31 @@ class Call:
         log.info("call %s: interrupted by %r, %d segment(s) cut", self.call_id, d.text, len(cut))
         self._cancel_reply("interrupted")
 
+    # --- the dialog driver's API ------------------------------------------------------------
+
+    def say(
+        self, text: str, user_text: str | None = None, speech_end: float | None = None
+    ) -> Reply:
+        """Speak ``text`` after what the bot is saying now; ``user_text`` is the caller's turn
+        it answers (for the records), ``speech_end`` when that speech ended (latency)."""
+        reply = self._start_reply(user_text, text=text)
+        if speech_end is not None:
+            reply.timings["speech_end"] = speech_end
+        return reply
+
+    async def stop_reply(self, reply: Reply, onset: float | None = None) -> str:
+        """Stop ``reply`` now (barge-in): its audio cleared, its task cancelled. Returns what
+        the caller heard of it, which stays in the history."""
+        playing = self.playout.speaking or self.playout.has_pending
+        if reply is self.reply and playing and not reply.outcome:
+            # Its audio may all be sent (the task done) with the last of it still playing.
+            reply.outcome = "interrupted"
+            await self._interrupt(Interrupt(self.clock() if onset is None else onset, ""))
+        elif reply.task is not None and not reply.task.done():
+            reply.outcome = reply.outcome or "interrupted"
+            reply.task.cancel()
+        return " ".join(reply.heard)
+
     def _cancel_reply(self, outcome: str) -> None:
         reply = self.reply
         if reply is None or reply.task is None or reply.task.done():
@@ -358,6 +406,7 @@ class Call:
                 for seg in splitter.push(text):
                     await segments.put(seg)
             else:
+                assert self.agent is not None, "a reply without text needs the bot's agent"
                 turn = Turn(self.history, self.tools, self.context, reply.confirmed.wait)
                 async for event in self.agent.reply(turn):
                     if isinstance(event, TextDelta):

@@ -64,11 +64,13 @@ class SimulatedCaller:
         first_reply_timeout_s: float = 20.0,
         max_s: float = 180.0,
         parameters: dict[str, str] | None = None,
+        lead_in_s: float | None = None,  # a bot without a greeting: speak first after this
     ) -> None:
         self.url = url
         self.lines = lines
         self.idle_s = idle_s
         self.first_reply_timeout_s = first_reply_timeout_s
+        self.lead_in_s = lead_in_s
         self.max_s = max_s
         self.parameters = parameters or {"caller": "voxline-call"}
         self.result = CallResult(f"CA{uuid.uuid4().hex}", "", lines, [])
@@ -132,6 +134,8 @@ class SimulatedCaller:
             # idle_s arrives after a silence that must not count).
             quiet = bool(self._turn.audio) and idle >= self.idle_s and not far.playing
             waited = now - (self._line_end or started) > self.first_reply_timeout_s
+            if self._line_end is None and self.lead_in_s is not None:
+                waited = now - started > self.lead_in_s  # a bot that does not greet
             if pending:
                 line = pending[0]
                 barge = line.barge_after is not None and heard_s >= line.barge_after

@@ -64,7 +64,9 @@ def cmd_call(args: argparse.Namespace) -> int:
         pcm, rate = read_wav(Path(path).read_bytes())
         lines.append(Line(f"[{Path(path).name}]", resample(pcm, rate, 8000)))
 
-    result = asyncio.run(SimulatedCaller(args.url, lines, idle_s=args.idle).run())
+    # A bot that does not greet (ACE's samples) is spoken to after 3 s of silence.
+    caller = SimulatedCaller(args.url, lines, idle_s=args.idle, lead_in_s=3.0)
+    result = asyncio.run(caller.run())
     whisper = WhisperEngine(workers=1)
     for turn in result.turns:
         if turn.after_line >= 0:
@@ -123,6 +125,10 @@ async def _doctor(settings: Settings) -> list[tuple[str, bool, str]]:
         return "silero v6 (onnxruntime)" if load_vad() else "not installed (extra 'vad')"
 
     async def agent() -> str:
+        if bot.agent == "colang":  # an ACE bot folder: its flows, actions and plugins load
+            from voxline.ace.colang_host import ColangHost
+
+            return "colang: " + ColangHost(bot, settings, open_records(settings)).describe()
         return f"{agent_kind(settings, bot)}: " + await build_agent_factory(settings, bot)().check()
 
     for name, probe in (("records", records), ("asr", asr), ("tts", tts), ("vad", vad),
@@ -176,8 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_test_parser(sub)
 
+    from voxline.ace.plugin_server import add_plugin_server_parser
     from voxline.kb.cli import add_kb_parser
-    from voxline.plugin_server import add_plugin_server_parser
 
     for add in (add_kb_parser, add_plugin_server_parser):
         extra = add(sub)

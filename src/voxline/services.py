@@ -45,6 +45,8 @@ def build_synthesizer(settings: Settings, pool: ThreadPoolExecutor) -> Synthesiz
 
 
 def agent_kind(settings: Settings, bot: Bot) -> str:
+    if bot.agent == "colang":
+        return "colang"  # the bot folder's flows lead the dialog, whatever VOXLINE_AGENT says
     if settings.agent != "auto":
         return settings.agent
     return "llm" if settings.llm_configured and bot.agent == "form" else bot.agent
@@ -69,7 +71,7 @@ def build_agent_factory(settings: Settings, bot: Bot) -> Callable[[], Agent]:
             return lambda: FallbackAgent(make_llm(), FormAgent(bot), breaker)
         return lambda: FallbackAgent(make_llm(), None, breaker)
     if kind in ("rag", "plugin", "nvidia_rag"):
-        from voxline.plugin_server import default_agent_factory
+        from voxline.ace.plugin_server import default_agent_factory
 
         default_agent_factory(settings, bot, kind)  # fail at start-up on a bad configuration
         return lambda: default_agent_factory(settings, bot, kind)
@@ -135,12 +137,18 @@ def load_vad() -> SileroModel | None:
 def build_services(settings: Settings, bot: Bot, records: Records | None = None) -> CallServices:
     pool = ThreadPoolExecutor(max(1, settings.threads), thread_name_prefix="models")
     records = records or open_records(settings)
+    dialog = None
+    if bot.agent == "colang":  # an ACE bot folder: its Colang flows speak for the bot
+        from voxline.ace.colang_host import ColangHost
+
+        dialog = ColangHost(bot, settings, records).dialog
     return CallServices(
         bot=bot,
         recognizer=resilient_recognizer(settings, build_recognizer(settings, pool)),
         synthesizer=resilient_synthesizer(settings, build_synthesizer(settings, pool), pool),
-        agent_factory=build_agent_factory(settings, bot),
+        agent_factory=None if dialog else build_agent_factory(settings, bot),
         records=records,
         vad=load_vad(),
         observers=[Recordings(recordings_dir(settings))] if settings.recordings else [],
+        dialog=dialog,
     )

@@ -15,7 +15,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import RunningServer, make_settings, serve_in_thread
+from tests.conftest import RunningServer, bound_socket, make_settings, serve_in_thread
 from tests.fakes.riva_server import FakeRivaServer
 from voxline.app import AppState, create_app
 from voxline.bot import Bot
@@ -41,10 +41,12 @@ class ScriptedStack:
         self._riva_thread.start()
         self.riva = self._on_riva(FakeRivaServer(self.transcripts).start())
         over = {"asr": "riva", "tts": "riva", "agent": "form", **self.overrides}
-        self.settings = make_settings(self.tmp, riva_server=self.riva.target, **over)
+        sock = bound_socket()  # its port is the server's own address in its settings
+        port = sock.getsockname()[1]
+        self.settings = make_settings(self.tmp, riva_server=self.riva.target, port=port, **over)
         self.services = build_services(self.settings, self.bot)
         self.app = create_app(self.settings, self.bot, self.services)
-        self._servers = serve_in_thread(self.app, self.settings)
+        self._servers = serve_in_thread(self.app, self.settings, sock)
         host, loop = next(self._servers)
         self.server = RunningServer(
             f"http://{host}", f"ws://{host}/ws", self.settings, self.services, loop

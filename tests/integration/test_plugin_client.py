@@ -5,13 +5,13 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.ace_plugin_server import ServerThread, ace_plugin_app
+from voxline.ace.plugin_server import PluginServerConfig, PluginSpec, create_plugin_app
 from voxline.agents.base import Turn
 from voxline.agents.plugin import ChunkDecoder, PluginAgent, build_plugin_agent
 from voxline.bot import BotError, load_bot
 from voxline.config import load_settings
 from voxline.events import TextDelta
 from voxline.history import History
-from voxline.plugin_server import PluginServerConfig, PluginSpec, create_plugin_app
 from voxline.tools import ToolBox, ToolContext
 
 BOT = Path(__file__).resolve().parents[2] / "bots" / "rag"

@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from tests.fakes.ace_plugin_server import ServerThread
+from voxline.ace.plugin_config import PluginConfigError, PluginSpec, parse_plugin_config
+from voxline.ace.plugin_server import PluginServerConfig, create_plugin_app
 from voxline.config import load_settings
-from voxline.plugin_config import PluginConfigError, PluginSpec, parse_plugin_config
-from voxline.plugin_server import PluginServerConfig, create_plugin_app
 
 BOT = Path(__file__).resolve().parents[2] / "bots" / "rag"
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import httpx
 
 from tests.fakes.ace_plugin_server import ServerThread
+from voxline.ace.plugin_config import PluginServerConfig, PluginSpec
+from voxline.ace.plugin_server import create_plugin_app
 from voxline.agents.form import FormAgent
 from voxline.config import load_settings
-from voxline.plugin_config import PluginServerConfig, PluginSpec
-from voxline.plugin_server import create_plugin_app
 from voxline.records import records_for_url
 
 PIZZA = Path(__file__).resolve().parents[2] / "bots" / "pizza"

@@ -12,16 +12,25 @@ import httpx
 class DialogServer:
     """One server's base URL and a client made on first use (an agent may never be asked)."""
 
-    def __init__(self, server: str, label: str, timeout: float) -> None:
+    def __init__(
+        self,
+        server: str,
+        label: str,
+        timeout: float,
+        transport: httpx.AsyncBaseTransport | None = None,  # e.g. an app in this process
+    ) -> None:
         self.url = server.rstrip("/")
         self.label = label  # names the server in errors, e.g. "plugin"
         self.timeout = timeout
+        self.transport = transport
         self._client: httpx.AsyncClient | None = None
 
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout, connect=5.0))
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.timeout, connect=5.0), transport=self.transport
+            )
         return self._client
 
     @asynccontextmanager

@@ -80,6 +80,54 @@ def chat_history(turn: Turn) -> list[dict[str, str]]:
     return messages
 
 
+def chat_request(
+    query: str,
+    user_id: str,
+    session_id: str,
+    stream_id: str,
+    history: list[dict[str, str]] | None,
+    request_id: str = "",
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """ACE's ``/chat`` body and query parameters; ``history`` None leaves ``ChatHistory`` out
+    (the plugin keeps the conversation itself)."""
+    metadata: dict[str, Any] = {"SessionId": session_id, "StreamId": stream_id}
+    if history is not None:
+        metadata["ChatHistory"] = history
+    params = {
+        "request_id": request_id or uuid.uuid4().hex,
+        "stream_id": stream_id,
+        "user_id": user_id,
+        "session_id": session_id,
+    }
+    return {"Query": query, "UserId": user_id, "Metadata": metadata}, params
+
+
+async def chat_sentences(
+    http: DialogServer, path: str, body: dict[str, Any], params: dict[str, str]
+) -> AsyncIterator[str]:
+    """POST an ACE ``ChatRequest`` to ``path`` and yield the answer a sentence at a time,
+    until the chunk with ``IsFinal``."""
+    sentences = SentenceStream()
+    decoder = ChunkDecoder()
+    async with http.stream(path, json=body, params=params) as response:
+        done = False
+        async for text in response.aiter_text():
+            for value in decoder.feed(text):
+                answer = value.get("Response") or {}
+                piece = answer.get("CleanedText") or answer.get("Text") or ""
+                # ACE's Chat Engine does the same before TTS.
+                piece = piece.replace('"', "'").replace("\n", " ")
+                for sentence in sentences.push(piece):
+                    yield sentence
+                if answer.get("IsFinal"):
+                    done = True
+                    break
+            if done:
+                break
+    for sentence in sentences.flush():
+        yield sentence
+
+
 class PluginAgent:
     name = "plugin"
 
@@ -97,41 +145,11 @@ class PluginAgent:
 
     async def reply(self, turn: Turn) -> AsyncIterator[AgentEvent]:
         stream_id = turn.context.call_id or self.session_id
-        body = {
-            "Query": turn.text,
-            "UserId": self.user_id,
-            "Metadata": {
-                "SessionId": self.session_id,
-                "StreamId": stream_id,
-                "ChatHistory": chat_history(turn),
-            },
-        }
-        params = {
-            "request_id": uuid.uuid4().hex,
-            "stream_id": stream_id,
-            "user_id": self.user_id,
-            "session_id": self.session_id,
-        }
-        sentences = SentenceStream()
-        decoder = ChunkDecoder()
+        body, params = chat_request(
+            turn.text, self.user_id, self.session_id, stream_id, chat_history(turn)
+        )
         first = True
-        async with self.http.stream("/chat", json=body, params=params) as response:
-            done = False
-            async for text in response.aiter_text():
-                for value in decoder.feed(text):
-                    answer = value.get("Response") or {}
-                    piece = answer.get("CleanedText") or answer.get("Text") or ""
-                    # ACE's Chat Engine does the same before TTS.
-                    piece = piece.replace('"', "'").replace("\n", " ")
-                    for sentence in sentences.push(piece):
-                        yield TextDelta(sentence if first else " " + sentence)
-                        first = False
-                    if answer.get("IsFinal"):
-                        done = True
-                        break
-                if done:
-                    break
-        for sentence in sentences.flush():
+        async for sentence in chat_sentences(self.http, "/chat", body, params):
             yield TextDelta(sentence if first else " " + sentence)
             first = False
 

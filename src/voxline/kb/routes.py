@@ -41,32 +41,38 @@ def safe_name(raw: str | None) -> str:
     return name
 
 
+async def ingest_upload(kb: KnowledgeBase, request: Request, max_bytes: int) -> dict[str, Any]:
+    """Read a multipart upload (field ``file``), check it and ingest it; HTTPException
+    (413, 415, 400, 422) with nothing stored if it is refused."""
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > max_bytes + _MULTIPART_OVERHEAD:
+        raise HTTPException(413, f"file too large: the limit is {max_bytes} bytes")
+    form = await request.form(max_files=1, max_fields=4)
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) and not hasattr(upload, "read"):
+            raise HTTPException(422, "send the document as multipart form field 'file'")
+        name = safe_name(upload.filename)
+        data = await upload.read(max_bytes + 1)
+    finally:
+        await form.close()
+    if len(data) > max_bytes:
+        raise HTTPException(413, f"file too large: the limit is {max_bytes} bytes")
+    if not data:
+        raise HTTPException(422, f"{name}: empty file")
+    try:
+        return await kb.add(name, data)
+    except IngestError as exc:
+        raise HTTPException(415, str(exc)) from None
+
+
 def kb_router(kb: KnowledgeBase, max_bytes: int = 10 * 1024 * 1024) -> APIRouter:
     router = APIRouter(prefix="/kb", tags=["knowledge base"])
 
     @router.post("/documents", status_code=201)
     async def upload(request: Request) -> dict[str, Any]:
         """Add or replace a document (multipart field ``file``)."""
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > max_bytes + _MULTIPART_OVERHEAD:
-            raise HTTPException(413, f"file too large: the limit is {max_bytes} bytes")
-        form = await request.form(max_files=1, max_fields=4)
-        try:
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile) and not hasattr(upload, "read"):
-                raise HTTPException(422, "send the document as multipart form field 'file'")
-            name = safe_name(upload.filename)
-            data = await upload.read(max_bytes + 1)
-        finally:
-            await form.close()
-        if len(data) > max_bytes:
-            raise HTTPException(413, f"file too large: the limit is {max_bytes} bytes")
-        if not data:
-            raise HTTPException(422, f"{name}: empty file")
-        try:
-            return await kb.add(name, data)
-        except IngestError as exc:
-            raise HTTPException(415, str(exc)) from None
+        return await ingest_upload(kb, request, max_bytes)
 
     @router.get("/documents")
     async def documents() -> dict[str, Any]:

@@ -5,7 +5,7 @@ import shutil
 import yaml
 
 from tests.conftest import PIZZA
-from voxline.ace_config import ace_settings
+from voxline.ace.speech_config import ace_settings
 from voxline.bot import load_bot
 from voxline.config import load_settings
 

@@ -17,6 +17,7 @@ import asyncio
 import importlib.util
 import json
 import logging
+import sys
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -27,11 +28,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ValidationError
 
-from voxline.agents.base import Agent, Turn
-from voxline.events import EndCall, TextDelta, ToolCall, ToolResult
-from voxline.history import History
-from voxline.plugin_config import PluginServerConfig, PluginSpec
-from voxline.plugin_schemas import (
+from voxline.ace.plugin_config import PluginServerConfig, PluginSpec
+from voxline.ace.plugin_schemas import (
     NO_USER_RESPONSE_EVENTS,
     ChatRequest,
     ChatResponse,
@@ -40,6 +38,9 @@ from voxline.plugin_schemas import (
     ResponseField,
     describe_errors,
 )
+from voxline.agents.base import Agent, Turn
+from voxline.events import EndCall, TextDelta, ToolCall, ToolResult
+from voxline.history import History
 from voxline.records import Records
 from voxline.tools import ToolBox, ToolContext
 
@@ -210,7 +211,12 @@ def _ace_module_router(spec: PluginSpec) -> APIRouter:
     if module_spec is None or module_spec.loader is None or not spec.path.is_file():
         raise ValueError(f"plugin {spec.name}: {spec.path} is not a Python file")
     module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
+    # ACE's plugins import their neighbours (``from schemas import ChatRequest``).
+    sys.path.insert(0, str(spec.path.parent))
+    try:
+        module_spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(spec.path.parent))
     router = getattr(module, "router", None)
     if not isinstance(router, APIRouter):
         raise ValueError(f"plugin {spec.name}: {spec.path} has no FastAPI `router`")
@@ -321,7 +327,7 @@ def run_plugin_server(args: Any, settings: Any) -> int:
     """Run the standalone server until interrupted (``settings.bot`` serves if no --config)."""
     import uvicorn
 
-    from voxline.plugin_config import load_plugin_config
+    from voxline.ace.plugin_config import load_plugin_config
 
     if args.config:
         config = load_plugin_config(args.config)
