@@ -121,3 +121,22 @@ def trimmed(pcm: bytes) -> bytes:
     """Without the quiet frames the voice pads its speech with."""
     loud = [i for i, f in enumerate(frames(pcm)) if rms_dbfs(f) >= QUIET_DBFS]
     return pcm[loud[0] * FRAME : (loud[-1] + 1) * FRAME]
+
+
+@pytest.mark.parametrize("voice", ["rms", "awb", "kal"])
+def test_short_answers_in_callers_voices_are_speech_from_their_first_words(model, voice):
+    """Found on the conversation bench: a model restarted cold at the caller's onset stayed
+    under its threshold for a whole "Yes, that's right." in flite's male voices, so the
+    caller's confirmation never reached the bot. Primed, and with the loud-line threshold,
+    every short answer is speech, and the onset is within the recognizer's pre-roll."""
+    from voxline.testbench.voices import VoiceRenderer
+
+    renderer = VoiceRenderer()
+    for line in ("Yes, that's right.", "Yes please.", "Thin crust.", "No, that's all."):
+        rendered = renderer.render(voice, line)
+        vad = GatedVad(model, RATE, gated=True)
+        _, t = feed(vad, silence(1.0), 0.0, quick=False, wanted=False)
+        edges, _ = feed(vad, rendered.pcm + silence(1.0), t, quick=False)
+        starts = [e.t for e, _ in edges if isinstance(e, SpeechStarted)]
+        assert starts, f"{voice}: {line!r} was never speech"
+        assert starts[0] - (t + rendered.speech_start) < 0.5, (voice, line, starts)

@@ -54,7 +54,7 @@ class UtteranceStream:
         self._buf = bytearray()
         self._in_utterance = False
         self._last_voiced = 0.0
-        self._tail_s = 0.0
+        self._voiced_len = 0  # bytes of the utterance up to its last voiced frame
         self._interim_sent = False
         self._resumed = False  # speech came back after the interim
         self._eager = False
@@ -74,7 +74,7 @@ class UtteranceStream:
             elif self._interim_sent:
                 self._resumed = True
             self._buf += audio.pcm
-            self._last_voiced, self._tail_s = end, 0.0
+            self._last_voiced, self._voiced_len = end, len(self._buf)
             if self._eager:
                 self._eager_voiced_s += frame_s
                 if self._eager_voiced_s >= EAGER_EVERY_S and self._jobs.empty():
@@ -89,9 +89,7 @@ class UtteranceStream:
             while self._preroll_s > PREROLL_S:
                 self._preroll_s -= duration(self._preroll.popleft(), self._rate)
             return
-        if self._tail_s < TAIL_S:
-            self._buf += audio.pcm
-            self._tail_s += frame_s
+        self._buf += audio.pcm  # a VAD gap may be a quiet word: kept until the endpoint
         silence_ms = (end - self._last_voiced) * 1000
         if silence_ms >= self._hints.stop_history_ms:
             self._finish(self._last_voiced)
@@ -101,7 +99,7 @@ class UtteranceStream:
             and silence_ms >= self._hints.stop_history_eou_ms
         ):
             self._interim_sent, self._resumed = True, False
-            self._jobs.put_nowait(_Job(TranscriptKind.INTERIM, bytes(self._buf), self._last_voiced))
+            self._jobs.put_nowait(_Job(TranscriptKind.INTERIM, self._speech(), self._last_voiced))
 
     def _start(self) -> None:
         self._in_utterance = True
@@ -111,9 +109,14 @@ class UtteranceStream:
         self._interim_sent = self._resumed = False
         self._eager_voiced_s = 0.0
 
+    def _speech(self) -> bytes:
+        """The utterance up to its last voiced frame and ``TAIL_S`` after it."""
+        tail = round(TAIL_S * self._rate) * 2
+        return bytes(self._buf[: self._voiced_len + tail])
+
     def _finish(self, speech_end: float) -> None:
         reuse = self._interim_sent and not self._resumed
-        pcm = None if reuse else bytes(self._buf)
+        pcm = None if reuse else self._speech()
         self._jobs.put_nowait(_Job(TranscriptKind.FINAL, pcm, speech_end))
         self._in_utterance = False
         self._buf = bytearray()

@@ -24,6 +24,7 @@ from voxline.speech.vad import SileroModel, VadTracker
 
 Edge = SpeechStarted | SpeechStopped
 QUIET_HOLD_S = 0.3  # longer than the gaps inside an utterance the tracker bridges
+SPEECH_DBFS = -40.0  # once speech began, frames this loud keep the VAD's lower threshold
 
 
 class GatedVad:
@@ -67,6 +68,7 @@ class GatedVad:
         level = rms_dbfs(pcm)
         edges: list[Edge] = []
         loud = self.level.loud(level, duration)
+        speechlike = loud or (self.speaking and level >= SPEECH_DBFS)
         if loud and quick and not self.speaking and self.tentative is None:
             self.tentative, self._peak = end - duration, 0.0
             edges.append(SpeechStarted(self.tentative))
@@ -76,14 +78,14 @@ class GatedVad:
             if edge := self.tracker.update(0.0, end, duration):
                 edges.append(edge)
         else:
-            edges += self._model(pcm, end)
+            edges += self._model(pcm, end, speechlike)
         if self.tentative is not None and self._unconfirmed(end):
             self.tentative = None
             edges.append(SpeechStopped(end, noise=True))
         self._previous = pcm
         return edges
 
-    def _model(self, pcm: bytes, end: float) -> list[Edge]:
+    def _model(self, pcm: bytes, end: float, loud: bool) -> list[Edge]:
         if self._fresh:
             self.stream = self.model.stream(self.rate)
             pcm = self._previous + pcm
@@ -91,7 +93,7 @@ class GatedVad:
         edges: list[Edge] = []
         for prob, lag in self.stream.push(pcm):
             self._peak = max(self._peak, prob)
-            edge = self.tracker.update(prob, end - lag)
+            edge = self.tracker.update(prob, end - lag, loud=loud)
             if isinstance(edge, SpeechStarted) and self.tentative is not None:
                 self.tentative = None  # confirmed: its onset was already reported
             elif edge is not None:
