@@ -66,6 +66,7 @@ class Bot:
     form: dict[str, Any] = field(default_factory=dict)  # questions and phrases for the form agent
     voice: Voice = field(default_factory=Voice)
     vocabulary: tuple[str, ...] = ()
+    example: str = ""  # a caller's sentence in the bot's words (whisper's prompt)
     turns: TurnSettings = field(default_factory=TurnSettings)
     backends: dict[str, Any] = field(default_factory=dict)  # settings this bot asks for
     spec: dict[str, Any] = field(default_factory=dict)  # bot.yaml (+ speech_config.yaml), raw
@@ -199,6 +200,7 @@ def load_bot(folder: str | Path) -> Bot:
             speed=float(speech.get("speed", 1.0)),
         ),
         vocabulary=tuple(speech.get("vocabulary") or _vocabulary(data, lexicon)),
+        example=str(speech.get("example") or ""),
         turns=turns,
         backends={**ace.backends, **(spec.get("backends") or {})},
         spec=spec,

@@ -148,6 +148,7 @@ class Call:
         hints = RecognizerHints(
             language=self.bot.voice.language,
             phrases=self.bot.vocabulary,
+            example=self.bot.example,
             stop_history_ms=self.bot.turns.stop_history_ms,
             stop_history_eou_ms=self.bot.turns.stop_history_eou_ms,
             interim=self.bot.turns.mode != "final" or not endpointing,

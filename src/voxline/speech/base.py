@@ -31,6 +31,7 @@ class RecognizerHints:
 
     language: str = "en-US"
     phrases: tuple[str, ...] = ()  # vocabulary to boost (menu items, names)
+    example: str = ""  # what a caller might say, for recognizers prompted with text
     boost: float = 20.0
     stop_history_ms: int = 800  # silence before the final transcript
     stop_history_eou_ms: int = 240  # silence before the interim (first-pass) transcript

@@ -1,0 +1,15 @@
+"""Whisper's prompt: the bot's example sentence, else a sentence around its vocabulary."""
+
+from voxline.speech.base import RecognizerHints
+from voxline.speech.whisper import whisper_prompt
+
+
+def test_the_bots_example_sentence_is_the_prompt():
+    hints = RecognizerHints(phrases=("pepperoni", "thin"), example="A large pepperoni, please.")
+    assert whisper_prompt(hints) == "A large pepperoni, please."
+
+
+def test_a_vocabulary_alone_is_framed_by_short_answers():
+    prompt = whisper_prompt(RecognizerHints(phrases=("Kestrel", "Heron")))
+    assert prompt.startswith("Yes. No") and "Kestrel, Heron" in prompt
+    assert whisper_prompt(RecognizerHints()) == ""
