@@ -92,7 +92,7 @@ async def test_an_order_passes_and_a_menu_without_pepperoni_fails_on_the_order(
 ):
     good = scenario(ORDER.format(voice="rms"), "order")
     (result,) = await bench.run([good], pizza_server.ws_url)
-    assert result.passed, [f"{c.name}: {c.detail}" for c in result.failures]
+    assert result.passed, ([f"{c.name}: {c.detail}" for c in result.failures], result.steps)
     assert result.steps[0].latency_ms is not None and result.greeting
 
     def no_pepperoni(folder: Path) -> None:

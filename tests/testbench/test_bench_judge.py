@@ -129,7 +129,12 @@ async def test_orders_hang_up_and_last_words():
 
 
 def test_order_comparison():
-    pizzas = live_pizzas([{"details": {"pizzas": [{"size": "large"}, {"size": "small"}]}}])
+    pizzas = live_pizzas(
+        [
+            {"details": {"size": "large", "more_pizzas": [{"size": "small"}]}},
+            {"details": {"size": "medium"}, "status": "cancelled"},
+        ]
+    )
     assert same_orders([{"size": "small"}, {"size": "large"}], pizzas)
     assert not same_orders([{"size": "small"}], pizzas)  # a second pizza nobody asked for
     assert not same_orders([{"size": "small"}, {"size": "small"}], pizzas)

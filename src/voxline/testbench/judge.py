@@ -149,14 +149,15 @@ def stutter(heard: bytearray, clears: list[int], onset: int, end: int) -> str:
 
 
 def live_pizzas(orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The final contents of the call's orders: cancelled ones out, multi-pizza orders flat."""
+    """The final contents of the call's orders: cancelled ones out, further pizzas (the
+    tool's ``more_pizzas``) beside the first."""
     out = []
     for order in orders:
         if str(order.get("status") or "").lower() in ("cancelled", "canceled", "replaced"):
             continue
-        details = order.get("details") or {}
-        items = details.get("pizzas") or details.get("items") or [details]
-        out += [i for i in items if isinstance(i, dict)]
+        details = dict(order.get("details") or {})
+        more = details.pop("more_pizzas", None) or []
+        out += [i for i in (details, *more) if isinstance(i, dict) and i]
     return out
 
 
