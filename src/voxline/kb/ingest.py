@@ -49,10 +49,17 @@ def _markdown(text: str) -> str:
 
 def _html(data: bytes, name: str) -> str:
     import trafilatura
+    from trafilatura.deduplication import LRUCache
 
     html = _decode(data, name)
+    # Duplicates are dropped within this page only: ``deduplicate=True`` shares one cache in
+    # the process, so a page ingested a second time (re-synced, re-uploaded) lost its text.
     text = trafilatura.extract(
-        html, include_comments=False, include_tables=True, favor_recall=True, deduplicate=True
+        html,
+        include_comments=False,
+        include_tables=True,
+        favor_recall=True,
+        deduplicate=LRUCache(maxsize=1024),
     )
     if not text:  # very short pages: trafilatura finds no "main" block; take all visible text
         from lxml import html as lxml_html
