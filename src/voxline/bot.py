@@ -40,7 +40,15 @@ class TurnSettings:
     hold_playback_until_confirmed: bool = False
     barge_in: bool = True  # False: the bot talks to the end, whatever the caller says over it
     barge_in_min_ms: int = 200  # caller speech needed before a barge-in is considered
-    pause_on_speech: bool = True  # silence the bot at speech onset, resume if it was a filler
+    pause_on_speech: bool = True  # hold the bot at speech onset, resume if it was a filler
+    # How the bot is held while the words over it are unknown: "duck" lowers it by duck_db and
+    # it talks on (a backchannel costs nothing); "pause" silences it and repeats the cut
+    # sentence after a filler (a stutter on every "mm-hmm", the conversation bench showed).
+    overlap: str = "duck"
+    duck_db: float = -12.0
+    # Ducked speech this long is an interruption even before its words are known: a
+    # backchannel is shorter, and the embedded recognizer's words come ~0.6 s after it.
+    interrupt_after_ms: int = 900
     # Pause on a frame loud above the line's noise, before the VAD confirms speech (~120 ms
     # sooner); a sound the VAD then calls noise resumes the bot (the cut sentence repeated).
     pause_on_sound: bool = True
@@ -162,6 +170,7 @@ def load_bot(folder: str | Path) -> Bot:
                         parameters=_resolve_refs(raw["parameters"], data, where),
                         handler=_load_handler(folder, raw["handler"], where),
                         side_effects=bool(raw.get("side_effects", False)),
+                        outcome=str(raw.get("outcome", "")),
                     )
                 )
             except KeyError as exc:
@@ -182,6 +191,8 @@ def load_bot(folder: str | Path) -> Bot:
         raise BotError(f"{folder / 'bot.yaml'}: turns: {exc}") from None
     if turns.mode not in {"final", "interim", "partial"}:
         raise BotError(f"{folder / 'bot.yaml'}: turns.mode must be final, interim or partial")
+    if turns.overlap not in {"duck", "pause"}:
+        raise BotError(f"{folder / 'bot.yaml'}: turns.overlap must be duck or pause")
 
     form = spec.get("form") or {}
     lexicon = form.get("synonyms") or {}

@@ -47,6 +47,7 @@ class Tool:
     parameters: dict[str, Any]
     handler: Handler
     side_effects: bool = False  # never run on an unconfirmed (speculative) turn
+    outcome: str = ""  # the call's outcome once it ran ("order placed"); a quote has none
 
     def schema(self) -> dict[str, Any]:
         return {
@@ -72,6 +73,10 @@ class ToolBox:
 
     def __bool__(self) -> bool:
         return bool(self._tools)
+
+    def outcome(self, name: str) -> str:
+        tool = self._tools.get(name)
+        return tool.outcome if tool else ""
 
     def schemas(self) -> list[dict[str, Any]]:
         return [t.schema() for t in self._tools.values()]

@@ -68,7 +68,7 @@ def test_fuzzed_streams_leave_the_server_and_a_live_call_untouched(
     with (
         FakeTwilioApi() as api,
         ScriptedStack(
-            pizza_bot, tmp_path, [ORDER, "no thanks"], twilio_api_url=api.url,
+            pizza_bot, tmp_path, [ORDER, "yes", "no thanks"], twilio_api_url=api.url,
             ws_max_bytes=WS_MAX, **twilio_creds,
         ) as stack,
     ):  # fmt: skip
@@ -77,7 +77,11 @@ def test_fuzzed_streams_leave_the_server_and_a_live_call_untouched(
         fds_before = open_fds()
 
         # The healthy call, in real time on its own thread.
-        lines = [Line(ORDER, speak(f"I'd like {ORDER}")), Line("no thanks", speak("no thanks"))]
+        lines = [
+            Line(ORDER, speak(f"I'd like {ORDER}")),
+            Line("yes", speak("yes")),  # to the read-back
+            Line("no thanks", speak("no thanks")),
+        ]
         caller = SimulatedCaller(server.ws_url, lines, idle_s=2.0)
         healthy = caller.result
         outcome: list = []
