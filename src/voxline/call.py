@@ -270,16 +270,21 @@ class Call:
 
     async def _ticker(self) -> None:
         while True:
-            await asyncio.sleep(0.25)
+            await asyncio.sleep(0.1)  # the turn taker's timers are 0.9 s and longer
             await self._apply(self.turns.tick(self.clock()))
 
     # --- decisions --------------------------------------------------------------------------
 
     async def _apply(self, decisions: list[Decision], tr: Transcript | None = None) -> None:
         for d in decisions:
-            if isinstance(d, Pause):
+            if isinstance(d, Pause) and d.duck:
+                self.playout.duck(self.bot.turns.duck_db)
+            elif isinstance(d, Pause):
                 await self.playout.pause()
                 self._stopped_bot(d.onset, "pause")
+            elif isinstance(d, Resume) and self.playout.ducked:
+                log.info("call %s: back to full volume (%s)", self.call_id, d.reason)
+                self.playout.unduck()
             elif isinstance(d, Resume):
                 log.info("call %s: resume (%s)", self.call_id, d.reason)
                 self._resuming = asyncio.create_task(self.playout.resume())
@@ -418,7 +423,7 @@ class Call:
                         log.info("call %s: tool %s -> %s", self.call_id, event.call.name,
                                  event.error or event.result)  # fmt: skip
                         if not event.error:
-                            self.outcome = "order placed"
+                            self.outcome = self.tools.outcome(event.call.name) or self.outcome
                             acted = True
                     elif isinstance(event, EndCall):
                         reply.end_call = True

@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
+
 from voxline.audio import FRAME_MS, Framer, frame_bytes
 
 
@@ -70,6 +72,7 @@ class Playout:
         self._open = asyncio.Event()  # cleared while paused
         self._open.set()
         self._replay: list[tuple[Segment, list[bytes]]] = []  # what a pause cut, to repeat
+        self._gain = 1.0  # < 1 while ducked
 
     async def play(self, text: str, chunks, owner: object = None) -> Segment:
         """Send one segment's audio (an async iterator of PCM chunks), then its mark."""
@@ -109,6 +112,8 @@ class Playout:
             self.speaking = True
             self.first_audio_at = self.clock()
             self._on_speaking(True)
+        if self._gain != 1.0:
+            frame = (np.frombuffer(frame, "<i2") * self._gain).astype("<i2").tobytes()
         await self.out.send_audio(frame)
         if self._on_frame is not None:
             self._on_frame(frame, now)
@@ -130,6 +135,7 @@ class Playout:
 
     def stopped(self) -> None:
         """The reply is over and every mark came back: the bot is silent again."""
+        self._gain = 1.0
         if self.speaking:
             self.speaking = False
             self._on_speaking(False)
@@ -139,6 +145,7 @@ class Playout:
         cut, self._pending = self._pending, []
         self._replay = []
         self._open.set()  # nothing may stay blocked on a pause that will not be resumed
+        self._gain = 1.0
         await self.out.send_clear()
         self._sent_s = 0.0
         self._t0 = self.clock()
@@ -148,6 +155,18 @@ class Playout:
     @property
     def paused(self) -> bool:
         return not self._open.is_set()
+
+    @property
+    def ducked(self) -> bool:
+        return self._gain != 1.0
+
+    def duck(self, db: float) -> None:
+        """Lower the audio from the next frame on (what the far end has buffered, at most
+        ``lead_s``, plays as it was): the caller hears the bot yield without a gap."""
+        self._gain = 10 ** (db / 20)
+
+    def unduck(self) -> None:
+        self._gain = 1.0
 
     async def pause(self) -> None:
         """Silence the far end at once but keep the reply: what was cut can be repeated."""

@@ -7,9 +7,10 @@ time. The rules follow ACE's ``handle user transcript with interruption`` flow:
 - mode ``interim``/``partial``: reply speculatively on the first-pass transcript, confirm it
   when the final matches, retract and retrigger when the final differs, and cancel when the
   caller resumes speaking before the final;
-- barge-in is always on: caller speech of at least ``barge_in_min_ms`` with a transcript that
-  is not a filler ("mm-hmm", "yeah") interrupts the bot; an onset over the bot pauses it
-  first (resumed for a filler, for no words, or when the onset was noise);
+- barge-in: caller speech of at least ``barge_in_min_ms`` with a transcript that is not a
+  filler ("mm-hmm", "yeah") interrupts the bot, and so does ducked speech that goes on for
+  ``interrupt_after_ms``; an onset over the bot holds it first (``overlap``: ducked, or
+  paused), released for a filler, for no words, or when the onset was noise;
 - optional re-prompt and hang-up after long silences.
 """
 
@@ -58,14 +59,17 @@ class Interrupt:
 
 @dataclass(frozen=True, slots=True)
 class Pause:
-    """Caller speech began over the bot: silence it now, decide when the words are known."""
+    """Caller speech began over the bot: hold it (silence it, or with ``duck`` lower it and
+    let it talk on), decide when the words are known."""
 
     onset: float
+    duck: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Resume:
-    """The pause was for a backchannel or noise: repeat the unfinished sentence and go on."""
+    """The hold was for a backchannel or noise: back to full volume, or after a pause the
+    unfinished sentence repeated."""
 
     reason: str
 
@@ -196,6 +200,15 @@ class TurnTaker:
         ):
             self.paused = False  # noise: no words came of it
             return [Resume("no words")]
+        if (
+            self.paused
+            and self.s.overlap == "duck"
+            and self.speech_onset is not None
+            and (now - self.speech_onset) * 1000 >= self.s.interrupt_after_ms
+        ):
+            onset, self.paused = self.speech_onset, False
+            self.bot_speaking, self.pending, self.speculative = False, None, False
+            return [Interrupt(onset, ""), Eager(False)]
         if self.bot_speaking or self.pending is not None or self.speech_onset is not None:
             return []
         silent = now - self.last_activity
@@ -215,7 +228,7 @@ class TurnTaker:
         self.reprompted = False
         if self.bot_speaking and self.s.barge_in and self.s.pause_on_speech and not self.paused:
             self.paused = True
-            return [Pause(event.t)]
+            return [Pause(event.t, duck=self.s.overlap == "duck")]
         if self.pending is not None and self.speculative and not self.bot_speaking:
             # The caller resumed before the final: the early reply was premature.
             self.pending, self.speculative = None, False

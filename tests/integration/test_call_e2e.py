@@ -108,14 +108,14 @@ async def test_bad_frames_do_not_harm_the_call_or_another_call(pizza_server, spe
     assert vandal_call and vandal_call[0]["ended_at"]  # it ended cleanly, with a record
 
 
-async def test_a_backchannel_pauses_the_bot_which_then_repeats_and_finishes(pizza_server, speak):
+async def test_a_backchannel_ducks_the_bot_which_talks_on_to_the_end(pizza_server, speak):
     caller = SimulatedCaller(
         pizza_server.ws_url,
         lines(speak, "What toppings do you have?", "@1.5 yeah"),
         idle_s=IDLE_S,
     )
     result = await caller.run()
-    assert result.clears >= 1  # the bot went quiet the moment the caller spoke
+    assert result.clears == 0  # lowered while the caller spoke, never cut: no stutter
     pizza_server.ended(result.call_sid)
     turns = pizza_server.records(pizza_server.services.records.turns(result.call_sid))
     bot = [t for t in turns if t["role"] == "assistant"]

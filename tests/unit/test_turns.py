@@ -25,7 +25,7 @@ def tr(kind, text, t):
 
 
 def turn_taker(**over) -> TurnTaker:
-    return TurnTaker(replace(TurnSettings(), **over))
+    return TurnTaker(replace(TurnSettings(), **{"overlap": "pause", **over}))
 
 
 def test_final_mode_replies_on_the_final_only():
@@ -222,3 +222,35 @@ def test_with_barge_in_off_the_bot_talks_to_the_end():
     assert tt.on_event(SpeechStarted(1.0), 1.0) == []
     words = Transcript(TranscriptKind.FINAL, "no stop, make it a medium", 2.0)
     assert tt.on_event(words, 2.0) == []
+
+
+def test_ducked_the_bot_talks_on_through_a_backchannel():
+    tt = turn_taker(overlap="duck")
+    tt.on_bot_speaking(True, 0.0)
+    assert tt.on_event(SpeechStarted(1.0), 1.0) == [Pause(1.0, duck=True)]
+    assert tt.on_event(tr(P, "Mm-hmm.", 1.5), 1.5) == []
+    tt.on_event(SpeechStopped(1.5), 1.6)
+    assert tt.tick(1.7) == []
+    assert tt.on_event(tr(F, "Mm-hmm.", 2.5), 2.5) == [Resume("filler 'Mm-hmm.'")]
+    assert tt.bot_speaking and not tt.paused
+
+
+def test_ducked_speech_that_goes_on_is_an_interruption_before_its_words():
+    tt = turn_taker(overlap="duck", interrupt_after_ms=900)
+    tt.on_bot_speaking(True, 0.0)
+    tt.on_event(SpeechStarted(1.0), 1.0)
+    assert tt.tick(1.85) == []
+    assert tt.tick(1.91) == [Interrupt(1.0, ""), Eager(False)]
+    assert not tt.bot_speaking and not tt.paused
+    # Its words, when they come, are the caller's turn.
+    tt.on_event(SpeechStopped(2.4), 2.5)
+    assert tt.on_event(tr(F, "make it a medium", 3.3), 3.3) == [
+        Respond("make it a medium", speech_end=3.0)
+    ]
+
+
+def test_ducked_words_interrupt_at_once():
+    tt = turn_taker(overlap="duck")
+    tt.on_bot_speaking(True, 0.0)
+    tt.on_event(SpeechStarted(1.0), 1.0)
+    assert tt.on_event(tr(P, "No, no", 1.5), 1.5) == [Interrupt(1.0, "No, no"), Eager(False)]
