@@ -58,6 +58,9 @@ class TurnSettings:
     filler_words: tuple[str, ...] = ACE_FILLERS + BACKCHANNELS
     include_words: tuple[str, ...] = ("hi", "no")
     min_chars: int = 3
+    # A final that ends like an unfinished sentence ("a large pizza with") waits this much
+    # longer for the rest before the bot answers it (0: answer at once).
+    unfinished_wait_s: float = 1.2
     reprompt_after_s: float = 0.0  # 0 = never
     hangup_after_s: float = 0.0
 

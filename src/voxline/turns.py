@@ -11,6 +11,8 @@ time. The rules follow ACE's ``handle user transcript with interruption`` flow:
   filler ("mm-hmm", "yeah") interrupts the bot, and so does ducked speech that goes on for
   ``interrupt_after_ms``; an onset over the bot holds it first (``overlap``: ducked, or
   paused), released for a filler, for no words, or when the onset was noise;
+- a final that ends on a word no sentence ends on ("with", "and", "a") is held for
+  ``unfinished_wait_s``: the caller is thinking, and the rest, if it comes, joins it;
 - optional re-prompt and hang-up after long silences.
 """
 
@@ -94,6 +96,37 @@ class Hangup:
 Decision = Respond | Confirm | Cancel | Pause | Resume | Interrupt | Eager | Reprompt | Hangup
 
 _WORDS = re.compile(r"[^\w\s'-]")
+# Words a caller's sentence does not end on: articles, some prepositions and conjunctions,
+# hesitations. Not words that end questions and phrases ("do you have", "hold on", "a large
+# then").
+UNFINISHED = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "with",
+        "and",
+        "or",
+        "but",
+        "for",
+        "of",
+        "to",
+        "my",
+        "your",
+        "our",
+        "um",
+        "uh",
+        "er",
+        "erm",
+        "because",
+        "plus",
+    ]
+)
+
+
+def unfinished(text: str) -> bool:
+    words = normalize(text).split()
+    return bool(words) and words[-1] in UNFINISHED
 
 
 def normalize(text: str) -> str:
@@ -114,6 +147,8 @@ class TurnTaker:
         self.last_activity = now
         self.reprompted = False
         self._replace_next = False  # a retracted early reply's user turn is to be replaced
+        self.held: Transcript | None = None  # an unfinished final waiting for its rest
+        self._held_at = 0.0
         self._fillers = set(settings.filler_words)
         self._include = set(settings.include_words)
 
@@ -211,6 +246,11 @@ class TurnTaker:
             return [Interrupt(onset, ""), Eager(False)]
         if self.bot_speaking or self.pending is not None or self.speech_onset is not None:
             return []
+        if self.held is not None:
+            if now - self._held_at < self.s.unfinished_wait_s:
+                return []
+            held, self.held = self.held, None
+            return self._final(held, hold=False)
         silent = now - self.last_activity
         if self.s.hangup_after_s and silent >= self.s.hangup_after_s:
             self.last_activity = now
@@ -277,7 +317,7 @@ class TurnTaker:
         early = (self.s.mode == "interim" and tr.kind is TranscriptKind.INTERIM) or (
             self.s.mode == "partial" and tr.kind is not TranscriptKind.FINAL
         )
-        if not early or self.is_filler(tr.text):
+        if not early or self.is_filler(tr.text) or unfinished(tr.text):
             return []
         if self.pending is not None and normalize(self.pending) == normalize(tr.text):
             return []
@@ -289,7 +329,17 @@ class TurnTaker:
         self.pending, self.speculative = tr.text, True
         return [*out, Respond(tr.text, speculative=True, replace=replace, speech_end=tr.speech_end)]
 
-    def _final(self, tr: Transcript) -> list[Decision]:
+    def _final(self, tr: Transcript, hold: bool = True) -> list[Decision]:
+        if self.held is not None:  # the rest of an unfinished sentence
+            held, self.held = self.held, None
+            tr = Transcript(tr.kind, f"{held.text} {tr.text}", tr.t, tr.speech_end)
+        if hold and self.s.unfinished_wait_s and unfinished(tr.text):
+            self.held, self._held_at = tr, tr.t
+            if self.pending is not None and self.speculative:  # answered too early
+                self.pending, self.speculative = None, False
+                self._replace_next = True
+                return [Cancel("unfinished sentence")]
+            return []
         if self.pending is not None and self.speculative:
             if normalize(self.pending) == normalize(tr.text):
                 self.speculative = False

@@ -254,3 +254,34 @@ def test_ducked_words_interrupt_at_once():
     tt.on_bot_speaking(True, 0.0)
     tt.on_event(SpeechStarted(1.0), 1.0)
     assert tt.on_event(tr(P, "No, no", 1.5), 1.5) == [Interrupt(1.0, "No, no"), Eager(False)]
+
+
+def test_an_unfinished_sentence_waits_for_its_rest_and_joins_it():
+    tt = turn_taker(unfinished_wait_s=1.2)
+    assert tt.on_event(tr(F, "I'd like a large pizza with", 2.0), 2.0) == []
+    assert tt.tick(2.5) == []
+    tt.on_event(SpeechStarted(2.6), 2.6)
+    tt.on_event(SpeechStopped(3.4), 3.5)
+    assert tt.on_event(tr(F, "pepperoni.", 4.2), 4.2) == [
+        Respond("I'd like a large pizza with pepperoni.", speech_end=3.9)
+    ]
+
+
+def test_an_unfinished_sentence_is_answered_when_nothing_follows():
+    tt = turn_taker(unfinished_wait_s=1.2)
+    assert tt.on_event(tr(F, "A small one with, um", 2.0), 2.0) == []
+    assert tt.tick(3.1) == []
+    assert tt.tick(3.25) == [Respond("A small one with, um", speech_end=1.7)]
+    # Finished sentences are answered at once, questions ending on a verb too.
+    tt.on_reply_done(5.0)
+    assert tt.on_event(tr(F, "What toppings do you have?", 9.0), 9.0) == [
+        Respond("What toppings do you have?", speech_end=8.7)
+    ]
+
+
+def test_an_early_reply_to_an_unfinished_sentence_is_never_started():
+    tt = turn_taker(mode="interim", unfinished_wait_s=1.2)
+    assert tt.on_event(tr(INTERIM, "a medium pizza with", 1.3), 1.3) == []
+    assert tt.on_event(tr(INTERIM, "a medium pizza", 5.3), 5.3) == [
+        Respond("a medium pizza", speculative=True, speech_end=5.0)
+    ]
