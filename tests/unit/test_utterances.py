@@ -14,9 +14,11 @@ class Transcriber:
 
     def __init__(self) -> None:
         self.calls: list[int] = []
+        self.over_bot: list[bool] = []
 
-    async def __call__(self, pcm: bytes, rate: int) -> str:
+    async def __call__(self, pcm: bytes, rate: int, over_bot: bool) -> str:
         self.calls.append(len(pcm) // 320)
+        self.over_bot.append(over_bot)
         await asyncio.sleep(0)
         return f"utterance of {len(pcm) // 320} frames"
 
@@ -69,6 +71,21 @@ async def test_eager_partials_during_long_speech():
     await feed(stream, "v" * 25)
     (partial,) = await collect(stream, 1)
     assert partial.kind is TranscriptKind.PARTIAL
+    await stream.aclose()
+
+
+async def test_speech_that_began_over_the_bot_is_transcribed_as_such():
+    """Whisper gets its backchannel prompt for it, to the final; the next turn, begun once
+    the bot is quiet, gets the plain one."""
+    tx = Transcriber()
+    stream = UtteranceStream(tx, 8000, RecognizerHints(), clock=lambda: 0.0)
+    stream.eager(True)  # the bot talks
+    t = await feed(stream, "v" * 10)
+    stream.eager(False)  # the bot stopped, the caller talks on
+    t = await feed(stream, "v" * 10 + "." * 45, t)
+    await feed(stream, "v" * 10 + "." * 45, t)
+    await collect(stream, 4)
+    assert tx.over_bot == [True, False]  # the interim reused for the final: one run each
     await stream.aclose()
 
 

@@ -20,7 +20,8 @@ from voxline.audio import duration
 from voxline.events import AudioIn, Transcript, TranscriptKind
 from voxline.speech.base import RecognizerHints
 
-Transcribe = Callable[[bytes, int], Awaitable[str]]  # (pcm, rate) -> text
+# (pcm, rate, over_bot) -> text; over_bot: spoken while the bot talked (likely a backchannel)
+Transcribe = Callable[[bytes, int, bool], Awaitable[str]]
 
 PREROLL_S = 0.5  # audio kept from before the VAD onset: onsets are detected 100-300 ms late
 TAIL_S = 0.3  # trailing silence kept after the last voiced frame
@@ -33,6 +34,7 @@ class _Job:
     kind: TranscriptKind
     pcm: bytes | None  # None: reuse the previous interim text
     speech_end: float
+    over_bot: bool = False
 
 
 class UtteranceStream:
@@ -59,6 +61,7 @@ class UtteranceStream:
         self._resumed = False  # speech came back after the interim
         self._eager = False
         self._eager_voiced_s = 0.0
+        self._over_bot = False  # the utterance began while the bot was talking
         self._worker = asyncio.create_task(self._work())
 
     def eager(self, on: bool) -> None:
@@ -71,6 +74,7 @@ class UtteranceStream:
         if voiced:
             if not self._in_utterance:
                 self._start()
+                self._over_bot = self._eager  # eager partials are asked while the bot talks
             elif self._interim_sent:
                 self._resumed = True
             self._buf += audio.pcm
@@ -79,7 +83,8 @@ class UtteranceStream:
                 self._eager_voiced_s += frame_s
                 if self._eager_voiced_s >= EAGER_EVERY_S and self._jobs.empty():
                     self._eager_voiced_s = 0.0
-                    self._jobs.put_nowait(_Job(TranscriptKind.PARTIAL, bytes(self._buf), end))
+                    job = _Job(TranscriptKind.PARTIAL, bytes(self._buf), end, over_bot=True)
+                    self._jobs.put_nowait(job)
             if duration(self._buf, self._rate) >= MAX_UTTERANCE_S:
                 self._finish(end)
             return
@@ -99,7 +104,8 @@ class UtteranceStream:
             and silence_ms >= self._hints.stop_history_eou_ms
         ):
             self._interim_sent, self._resumed = True, False
-            self._jobs.put_nowait(_Job(TranscriptKind.INTERIM, self._speech(), self._last_voiced))
+            job = _Job(TranscriptKind.INTERIM, self._speech(), self._last_voiced, self._over_bot)
+            self._jobs.put_nowait(job)
 
     def _start(self) -> None:
         self._in_utterance = True
@@ -117,7 +123,7 @@ class UtteranceStream:
     def _finish(self, speech_end: float) -> None:
         reuse = self._interim_sent and not self._resumed
         pcm = None if reuse else self._speech()
-        self._jobs.put_nowait(_Job(TranscriptKind.FINAL, pcm, speech_end))
+        self._jobs.put_nowait(_Job(TranscriptKind.FINAL, pcm, speech_end, self._over_bot))
         self._in_utterance = False
         self._buf = bytearray()
 
@@ -128,7 +134,7 @@ class UtteranceStream:
                 if job.pcm is None:
                     text = last_interim
                 else:
-                    text = (await self._transcribe(job.pcm, self._rate)).strip()
+                    text = (await self._transcribe(job.pcm, self._rate, job.over_bot)).strip()
                 if job.kind is TranscriptKind.INTERIM:
                     last_interim = text
                 if text:
