@@ -33,6 +33,7 @@ from voxline.tools import ToolBox
 from voxline.tracing import turn_spans
 from voxline.transports import twilio
 from voxline.transports.browser_ws import talk_router
+from voxline.transports.twilio_calls import calls_from_settings
 from voxline.transports.twilio_rest import hangup_from_settings
 from voxline.transports.twilio_ws import serve_busy, serve_twilio
 
@@ -114,6 +115,7 @@ def create_app(settings: Settings, bot: Bot, services: CallServices | None = Non
             CORSMiddleware, allow_origins=origins, allow_methods=["*"], allow_headers=["*"]
         )
     hang_up = hangup_from_settings(settings)
+    phone = calls_from_settings(settings)  # transfers (and outbound calls)
     if bot.agent != "colang":  # (an ACE bot's flows need a call's speech)
         # The bot is also an ACE-compatible plugin: POST /{bot folder}/chat and /event.
         app.include_router(
@@ -197,7 +199,7 @@ def create_app(settings: Settings, bot: Bot, services: CallServices | None = Non
             if state.draining or state.streams > settings.max_calls:
                 await serve_busy(ws, state.services, BUSY_MESSAGE, hang_up)
             else:
-                await serve_twilio(ws, state.services, state.calls, hang_up)
+                await serve_twilio(ws, state.services, state.calls, hang_up, phone)
         finally:
             state.streams -= 1
 

@@ -36,6 +36,7 @@ from voxline.events import (
     ToolResult,
     Transcript,
     TranscriptKind,
+    TransferCall,
     TransportEvent,
     TurnEnded,
 )
@@ -162,6 +163,7 @@ class Call:
         self.ended = asyncio.Event()
         self.end_reason = ""
         self.outcome = "hung up"
+        self.transfer_to = ""  # the bot handed the call to this number (voxline.transfer)
         self.driver = services.dialog(self) if services.dialog else None
 
     # --- the call's life --------------------------------------------------------------------
@@ -421,6 +423,9 @@ class Call:
                             acted = True
                     elif isinstance(event, EndCall):
                         reply.end_call = True
+                    elif isinstance(event, TransferCall):  # ends like a hang-up, once heard
+                        reply.end_call = True
+                        self.transfer_to, self.outcome = event.number, "transferred"
         except Exception as exc:
             log.warning("call %s: agent failed: %s", self.call_id, describe(exc))
             log.debug("agent failure", exc_info=True)

@@ -20,6 +20,7 @@ from voxline.recording import Recordings, recordings_dir
 from voxline.records import Records, open_records
 from voxline.speech.base import Recognizer, Synthesizer
 from voxline.speech.vad import SileroModel
+from voxline.transfer import with_transfer
 
 log = logging.getLogger("voxline.services")
 
@@ -146,7 +147,7 @@ def build_services(settings: Settings, bot: Bot, records: Records | None = None)
         bot=bot,
         recognizer=resilient_recognizer(settings, build_recognizer(settings, pool)),
         synthesizer=resilient_synthesizer(settings, build_synthesizer(settings, pool), pool),
-        agent_factory=None if dialog else build_agent_factory(settings, bot),
+        agent_factory=None if dialog else with_transfer(bot, build_agent_factory(settings, bot)),
         records=records,
         vad=load_vad(),
         observers=[Recordings(recordings_dir(settings))] if settings.recordings else [],

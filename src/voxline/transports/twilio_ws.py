@@ -18,6 +18,7 @@ from voxline.audio import MULAW_RATE, Framer, frame_bytes, pcm_to_ulaw
 from voxline.call import Call, CallServices
 from voxline.events import CallStart, CallStop, MarkPlayed, TransportEvent
 from voxline.speech.base import AudioFormat
+from voxline.transfer import finish_transfer
 from voxline.transports.twilio import (
     Connected,
     ProtocolError,
@@ -26,6 +27,7 @@ from voxline.transports.twilio import (
     media_message,
     parse_frame,
 )
+from voxline.transports.twilio_calls import TwilioCalls
 from voxline.transports.websocket import close, log_skipped, receive
 
 log = logging.getLogger("voxline.twilio")
@@ -90,9 +92,14 @@ HangUp = Callable[[str], Awaitable[object]]  # call sid -> the phone leg is hung
 
 
 async def serve_twilio(
-    ws: WebSocket, services: CallServices, calls: dict[str, Call], hang_up: HangUp | None = None
+    ws: WebSocket,
+    services: CallServices,
+    calls: dict[str, Call],
+    hang_up: HangUp | None = None,
+    phone: TwilioCalls | None = None,
 ) -> None:
-    """Serve one media stream; ``hang_up`` ends the phone call when the server ends it."""
+    """Serve one media stream; ``hang_up`` ends the phone call when the server ends it, and
+    ``phone`` redirects it when the bot transferred it."""
     await ws.accept()
     stream = TwilioStream(ws)
     events = stream.events()
@@ -118,9 +125,10 @@ async def serve_twilio(
         await call.run(events)
     finally:
         calls.pop(start.call_id, None)
+        transferred = await finish_transfer(call, records, phone)
         await records.end_call(start.call_id, call.outcome)
         log.info("call %s: ended (%s, %s)", start.call_id, call.end_reason, call.outcome)
-        if call.end_reason != "caller hung up":
+        if call.end_reason != "caller hung up" and not transferred:
             await _hang_up(start.call_id, hang_up)
         await close(ws)
 
