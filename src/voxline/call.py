@@ -41,6 +41,7 @@ from voxline.events import (
     TurnEnded,
 )
 from voxline.history import History
+from voxline.keypad import Keyed, KeypadAggregator, keypad_settings
 from voxline.playout import Outbound, Playout, Segment
 from voxline.records import Records
 from voxline.resilience import describe, reporting_to
@@ -141,6 +142,8 @@ class Call:
         self.observers = list(observers)
         self.observers += [o for make in services.observers if (o := make(self)) is not None]
         self.hearers = [o for o in self.observers if getattr(o, "hears_audio", False)]
+        self.keypad = KeypadAggregator(keypad_settings(self.bot))
+        self.observers.append(self.keypad.observe)  # the bot's lines are the keypad's state
         on_frame = self._bot_frame if self.hearers else None
         self.playout = Playout(out, clock, self._on_speaking, self._on_heard, on_frame=on_frame)
         self.sample_clock = SampleClock(fmt.rate, clock)
@@ -219,7 +222,7 @@ class Call:
             elif isinstance(event, MarkPlayed):
                 self._mark(event.name)
             elif isinstance(event, Digit):
-                log.info("call %s: DTMF %s", self.call_id, event.digit)
+                await self._key(event.digit)
             elif isinstance(event, CallStop):
                 self.end_reason = self.end_reason or "caller hung up"
                 return
@@ -273,6 +276,25 @@ class Call:
         while True:
             await asyncio.sleep(0.25)
             await self._apply(self.turns.tick(self.clock()))
+            await self._keyed(self.keypad.tick(self.clock()))
+
+    async def _key(self, key: str) -> None:
+        """A keypad press stops the bot (as a phone menu does); a finished entry is the
+        caller's turn (``voxline.keypad``). Keys never reach the turn taker: not speech."""
+        log.info("call %s: DTMF %s", self.call_id, key)
+        if self.keypad.settings.interrupt and self.reply is not None:
+            await self.stop_reply(self.reply)
+        await self._keyed(self.keypad.press(key, self.clock()))
+
+    async def _keyed(self, keyed: Keyed | None) -> None:
+        if keyed is None:
+            return
+        log.info("call %s: keypad turn %r (keys %s)", self.call_id, keyed.text, keyed.keys)
+        now = self.clock()
+        if self.driver is not None:
+            self.driver.heard(Transcript(TranscriptKind.FINAL, keyed.text, now, now))
+        else:
+            await self._apply([Respond(keyed.text, speech_end=now)])
 
     # --- decisions --------------------------------------------------------------------------
 

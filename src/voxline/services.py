@@ -16,6 +16,7 @@ from voxline.bot import Bot
 from voxline.breaker import Breaker
 from voxline.call import CallServices
 from voxline.config import Settings
+from voxline.keypad import keypad_settings
 from voxline.recording import Recordings, recordings_dir
 from voxline.records import Records, open_records
 from voxline.speech.base import Recognizer, Synthesizer
@@ -138,6 +139,7 @@ def load_vad() -> SileroModel | None:
 def build_services(settings: Settings, bot: Bot, records: Records | None = None) -> CallServices:
     pool = ThreadPoolExecutor(max(1, settings.threads), thread_name_prefix="models")
     records = records or open_records(settings)
+    keypad_settings(bot)  # a bad keypad section fails at start-up, not on each call
     dialog = None
     if bot.agent == "colang":  # an ACE bot folder: its Colang flows speak for the bot
         from voxline.ace.colang_host import ColangHost

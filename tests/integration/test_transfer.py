@@ -113,3 +113,14 @@ def test_a_refused_transfer_is_recorded_and_the_call_hung_up(pizza_bot, tmp_path
         requests = api.wait(2)
     assert record["outcome"] == "transfer failed"
     assert [r.form for r in requests] == [{"Twiml": DIAL}, {"Status": "completed"}]
+
+
+@pytest.mark.e2e
+def test_keypad_0_puts_the_caller_through(pizza_bot, tmp_path):
+    bot = transfer_bot(pizza_bot)
+    bot = replace(bot, spec={**bot.spec, "keypad": {"keys": {"0": "transfer"}}})
+    with FakeTwilioApi() as api, stack(bot, tmp_path, ["unused"], api) as s:
+        far, t0 = asyncio.run(ask_and_wait(s.server.ws_url, keys="0"))
+        check_transfer(s, api, far, t0)
+        turns = s.server.records(s.services.records.turns(far.call_sid))
+    assert [t["text"] for t in turns if t["role"] == "user"] == ["I'd like to talk to a person"]
