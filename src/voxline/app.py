@@ -24,6 +24,7 @@ from voxline.kb.config import KbConfig, bot_section, open_knowledge_base, prepar
 from voxline.kb.routes import kb_router
 from voxline.logs import hide_settings
 from voxline.metrics import CONTENT_TYPE, CallMetrics, LiveCalls
+from voxline.outbound import Phone, phone_router
 from voxline.pages import pages_router
 from voxline.recording import Recordings, keep_purging, recordings_dir
 from voxline.records import open_records
@@ -115,7 +116,7 @@ def create_app(settings: Settings, bot: Bot, services: CallServices | None = Non
             CORSMiddleware, allow_origins=origins, allow_methods=["*"], allow_headers=["*"]
         )
     hang_up = hangup_from_settings(settings)
-    phone = calls_from_settings(settings)  # transfers (and outbound calls)
+    phone = Phone(settings, calls_from_settings(settings))  # transfers, outbound calls
     if bot.agent != "colang":  # (an ACE bot's flows need a call's speech)
         # The bot is also an ACE-compatible plugin: POST /{bot folder}/chat and /event.
         app.include_router(
@@ -140,6 +141,7 @@ def create_app(settings: Settings, bot: Bot, services: CallServices | None = Non
     app.include_router(pages_router())
     app.include_router(talk_router(state))
     app.include_router(calls_router(records, recordings_dir(settings)))
+    app.include_router(phone_router(phone, bot, records))  # POST /api/calls, /twilio/*
 
     @app.get("/health")
     async def health() -> JSONResponse:

@@ -17,6 +17,7 @@ from voxline import logs
 from voxline.audio import MULAW_RATE, Framer, frame_bytes, pcm_to_ulaw
 from voxline.call import Call, CallServices
 from voxline.events import CallStart, CallStop, MarkPlayed, TransportEvent
+from voxline.outbound import Phone
 from voxline.speech.base import AudioFormat
 from voxline.transfer import finish_transfer
 from voxline.transports.twilio import (
@@ -27,7 +28,6 @@ from voxline.transports.twilio import (
     media_message,
     parse_frame,
 )
-from voxline.transports.twilio_calls import TwilioCalls
 from voxline.transports.websocket import close, log_skipped, receive
 
 log = logging.getLogger("voxline.twilio")
@@ -96,10 +96,11 @@ async def serve_twilio(
     services: CallServices,
     calls: dict[str, Call],
     hang_up: HangUp | None = None,
-    phone: TwilioCalls | None = None,
+    phone: Phone | None = None,
 ) -> None:
     """Serve one media stream; ``hang_up`` ends the phone call when the server ends it, and
-    ``phone`` redirects it when the bot transferred it."""
+    ``phone`` redirects it when the bot transferred it and prepares outbound calls (their
+    parameters, answering machines)."""
     await ws.accept()
     stream = TwilioStream(ws)
     events = stream.events()
@@ -119,13 +120,16 @@ async def serve_twilio(
     await records.start_call(
         start.call_id, start.stream_id, services.bot.name, "twilio", start.parameters
     )
-    call = Call(services, stream, AudioFormat(MULAW_RATE, "mulaw"), start.call_id, time.monotonic)
+    ours, begin = await phone.prepare(start, services) if phone else (services, None)
+    call = Call(ours, stream, AudioFormat(MULAW_RATE, "mulaw"), start.call_id, time.monotonic)
     calls[start.call_id] = call
     try:
+        if begin is not None:
+            begin(call)
         await call.run(events)
     finally:
         calls.pop(start.call_id, None)
-        transferred = await finish_transfer(call, records, phone)
+        transferred = await finish_transfer(call, records, phone.api if phone else None)
         await records.end_call(start.call_id, call.outcome)
         log.info("call %s: ended (%s, %s)", start.call_id, call.end_reason, call.outcome)
         if call.end_reason != "caller hung up" and not transferred:
