@@ -24,6 +24,7 @@ from voxline.kb.config import KbConfig, bot_section, open_knowledge_base, prepar
 from voxline.kb.routes import kb_router
 from voxline.logs import hide_settings
 from voxline.metrics import CONTENT_TYPE, CallMetrics, LiveCalls
+from voxline.outbound import Phone, phone_router
 from voxline.pages import pages_router
 from voxline.recording import Recordings, keep_purging, recordings_dir
 from voxline.records import open_records
@@ -33,6 +34,7 @@ from voxline.tools import ToolBox
 from voxline.tracing import turn_spans
 from voxline.transports import twilio
 from voxline.transports.browser_ws import talk_router
+from voxline.transports.twilio_calls import calls_from_settings
 from voxline.transports.twilio_rest import hangup_from_settings
 from voxline.transports.twilio_ws import serve_busy, serve_twilio
 
@@ -114,6 +116,7 @@ def create_app(settings: Settings, bot: Bot, services: CallServices | None = Non
             CORSMiddleware, allow_origins=origins, allow_methods=["*"], allow_headers=["*"]
         )
     hang_up = hangup_from_settings(settings)
+    phone = Phone(settings, calls_from_settings(settings))  # transfers, outbound calls
     if bot.agent != "colang":  # (an ACE bot's flows need a call's speech)
         # The bot is also an ACE-compatible plugin: POST /{bot folder}/chat and /event.
         app.include_router(
@@ -138,6 +141,7 @@ def create_app(settings: Settings, bot: Bot, services: CallServices | None = Non
     app.include_router(pages_router())
     app.include_router(talk_router(state))
     app.include_router(calls_router(records, recordings_dir(settings)))
+    app.include_router(phone_router(phone, bot, records))  # POST /api/calls, /twilio/*
 
     @app.get("/health")
     async def health() -> JSONResponse:
@@ -197,7 +201,7 @@ def create_app(settings: Settings, bot: Bot, services: CallServices | None = Non
             if state.draining or state.streams > settings.max_calls:
                 await serve_busy(ws, state.services, BUSY_MESSAGE, hang_up)
             else:
-                await serve_twilio(ws, state.services, state.calls, hang_up)
+                await serve_twilio(ws, state.services, state.calls, hang_up, phone)
         finally:
             state.streams -= 1
 

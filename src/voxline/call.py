@@ -36,10 +36,12 @@ from voxline.events import (
     ToolResult,
     Transcript,
     TranscriptKind,
+    TransferCall,
     TransportEvent,
     TurnEnded,
 )
 from voxline.history import History
+from voxline.keypad import Keyed, KeypadAggregator, keypad_settings
 from voxline.playout import Outbound, Playout, Segment
 from voxline.records import Records
 from voxline.resilience import describe, reporting_to
@@ -140,6 +142,8 @@ class Call:
         self.observers = list(observers)
         self.observers += [o for make in services.observers if (o := make(self)) is not None]
         self.hearers = [o for o in self.observers if getattr(o, "hears_audio", False)]
+        self.keypad = KeypadAggregator(keypad_settings(self.bot))
+        self.observers.append(self.keypad.observe)  # the bot's lines are the keypad's state
         on_frame = self._bot_frame if self.hearers else None
         self.playout = Playout(out, clock, self._on_speaking, self._on_heard, on_frame=on_frame)
         self.sample_clock = SampleClock(fmt.rate, clock)
@@ -163,6 +167,7 @@ class Call:
         self.ended = asyncio.Event()
         self.end_reason = ""
         self.outcome = "hung up"
+        self.transfer_to = ""  # the bot handed the call to this number (voxline.transfer)
         self.driver = services.dialog(self) if services.dialog else None
 
     # --- the call's life --------------------------------------------------------------------
@@ -218,7 +223,7 @@ class Call:
             elif isinstance(event, MarkPlayed):
                 self._mark(event.name)
             elif isinstance(event, Digit):
-                log.info("call %s: DTMF %s", self.call_id, event.digit)
+                await self._key(event.digit)
             elif isinstance(event, CallStop):
                 self.end_reason = self.end_reason or "caller hung up"
                 return
@@ -272,6 +277,25 @@ class Call:
         while True:
             await asyncio.sleep(0.1)  # the turn taker's timers are 0.9 s and longer
             await self._apply(self.turns.tick(self.clock()))
+            await self._keyed(self.keypad.tick(self.clock()))
+
+    async def _key(self, key: str) -> None:
+        """A keypad press stops the bot (as a phone menu does); a finished entry is the
+        caller's turn (``voxline.keypad``). Keys never reach the turn taker: not speech."""
+        log.info("call %s: DTMF %s", self.call_id, key)
+        if self.keypad.settings.interrupt and self.reply is not None:
+            await self.stop_reply(self.reply)
+        await self._keyed(self.keypad.press(key, self.clock()))
+
+    async def _keyed(self, keyed: Keyed | None) -> None:
+        if keyed is None:
+            return
+        log.info("call %s: keypad turn %r (keys %s)", self.call_id, keyed.text, keyed.keys)
+        now = self.clock()
+        if self.driver is not None:
+            self.driver.heard(Transcript(TranscriptKind.FINAL, keyed.text, now, now))
+        else:
+            await self._apply([Respond(keyed.text, speech_end=now)])
 
     # --- decisions --------------------------------------------------------------------------
 
@@ -427,6 +451,9 @@ class Call:
                             acted = True
                     elif isinstance(event, EndCall):
                         reply.end_call = True
+                    elif isinstance(event, TransferCall):  # ends like a hang-up, once heard
+                        reply.end_call = True
+                        self.transfer_to, self.outcome = event.number, "transferred"
         except Exception as exc:
             log.warning("call %s: agent failed: %s", self.call_id, describe(exc))
             log.debug("agent failure", exc_info=True)

@@ -1,4 +1,4 @@
-"""The ``voxline`` command: serve | call | test | doctor | kb | plugin-server."""
+"""The ``voxline`` command: serve | call | dial | test | doctor | kb | plugin-server."""
 
 from __future__ import annotations
 
@@ -80,6 +80,37 @@ def cmd_call(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(wav_bytes(result.stereo(), 8000, channels=2))
     print(f"recording: {out} (caller left, bot right); clears: {result.clears}")
+    return 0
+
+
+def cmd_dial(args: argparse.Namespace) -> int:
+    """Place an outbound call through Twilio; the bot talks once it is answered."""
+    from voxline.bot import load_bot
+    from voxline.outbound import Phone
+    from voxline.records import open_records
+    from voxline.transports.twilio_calls import TwilioCallFailed, calls_from_settings
+
+    settings = _settings(args)
+    params = {}
+    for item in args.param:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--param {item!r}: expected name=value")
+        params[name] = value
+
+    async def dial() -> str:
+        records = open_records(settings)
+        try:
+            phone = Phone(settings, calls_from_settings(settings))
+            return await phone.dial(load_bot(settings.bot), records, args.number, params)
+        finally:
+            await records.close()
+
+    try:
+        print(asyncio.run(dial()))
+    except TwilioCallFailed as exc:
+        print(f"voxline: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -173,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--out", help="where to write the stereo WAV of the conversation")
     call.add_argument("--idle", type=float, default=1.5, help="bot silence that ends its turn")
     call.set_defaults(func=cmd_call)
+
+    dial = sub.add_parser("dial", help="call a phone number through Twilio (outbound)")
+    dial.add_argument("number", help="E.164, e.g. +15551234567")
+    dial.add_argument("--param", action="append", default=[], help="name=value for the bot")
+    dial.add_argument("--bot", help="bot folder (default bots/pizza)")
+    dial.set_defaults(func=cmd_dial)
 
     doctor = sub.add_parser("doctor", help="check the configured backends for real")
     doctor.add_argument("--bot", help="bot folder (default bots/pizza)")

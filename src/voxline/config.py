@@ -60,6 +60,9 @@ class Settings:
     twilio_api_key: Secret = Secret("")  # an API key (SK...) for the REST hang-up, with its secret
     twilio_api_secret: Secret = Secret("")
     twilio_api_url: str = ""  # the REST API's base URL (tests); default https://api.twilio.com
+    public_url: str = ""  # https://HOST where Twilio reaches this server (outbound calls)
+    twilio_from: str = ""  # the Twilio number outbound calls come from
+    amd_timeout_s: int = 30  # answering-machine detection's limit; the greeting waits that long
     max_calls: int = 100
     api_key: Secret = Secret("")  # required for pages, /kb and plugin endpoints when set
     cors_origins: str = ""  # comma list; empty: no CORS headers at all
@@ -107,6 +110,9 @@ _ENV: dict[str, tuple[str, ...]] = {
     "twilio_api_key": ("TWILIO_API_KEY",),
     "twilio_api_secret": ("TWILIO_API_SECRET",),
     "twilio_api_url": ("VOXLINE_TWILIO_API_URL",),
+    "public_url": ("VOXLINE_PUBLIC_URL",),
+    "twilio_from": ("VOXLINE_TWILIO_FROM", "TWILIO_FROM_NUMBER"),
+    "amd_timeout_s": ("VOXLINE_AMD_TIMEOUT_S",),
     "max_calls": ("VOXLINE_MAX_CALLS",),
     "api_key": ("VOXLINE_API_KEY",),
     "cors_origins": ("VOXLINE_CORS_ORIGINS",),

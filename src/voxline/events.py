@@ -79,7 +79,16 @@ class EndCall:
     reason: str = ""
 
 
-AgentEvent = TextDelta | ToolCall | ToolResult | EndCall
+@dataclass(frozen=True, slots=True)
+class TransferCall:
+    """Hand the caller to a person at ``number`` once this reply has been heard: the call's
+    transport redirects the phone call (``voxline.transfer``) instead of hanging up."""
+
+    number: str
+    reason: str = ""
+
+
+AgentEvent = TextDelta | ToolCall | ToolResult | EndCall | TransferCall
 
 
 # --- transport -> call --------------------------------------------------------------------------

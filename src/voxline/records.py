@@ -33,6 +33,12 @@ class Records(Protocol):
 
     async def end_call(self, call_id: str, outcome: str) -> None: ...
 
+    async def note_call(self, call_id: str, details: dict[str, Any]) -> None:
+        """Merge ``details`` into the call's ``parameters`` (a transfer's number, an outbound
+        call's status and answering machine result), creating its row if the call has none
+        yet (an outbound call that was never answered). ``start_call`` keeps them too."""
+        ...
+
     async def add_turn(
         self,
         call_id: str,

@@ -117,9 +117,17 @@ class PostgresRecords:
             "INSERT INTO calls (id, stream_id, bot, transport, parameters, started_at)"
             " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET"
             " stream_id = EXCLUDED.stream_id, bot = EXCLUDED.bot, transport = EXCLUDED.transport,"
-            " parameters = EXCLUDED.parameters, started_at = EXCLUDED.started_at,"
-            " ended_at = NULL, outcome = NULL",
+            " parameters = coalesce(calls.parameters, '{}'::jsonb) || EXCLUDED.parameters,"
+            " started_at = EXCLUDED.started_at, ended_at = NULL, outcome = NULL",
             (call_id, stream_id, bot, transport, Jsonb(parameters), time.time()),
+        )
+
+    async def note_call(self, call_id: str, details: dict[str, Any]) -> None:
+        await self._query(
+            "INSERT INTO calls (id, parameters, started_at) VALUES (%s, %s, %s)"
+            " ON CONFLICT (id) DO UPDATE SET"
+            " parameters = coalesce(calls.parameters, '{}'::jsonb) || EXCLUDED.parameters",
+            (call_id, Jsonb(details), time.time()),
         )
 
     async def end_call(self, call_id: str, outcome: str) -> None:

@@ -120,9 +120,21 @@ class SqliteRecords:
     ) -> None:
         await self._run(
             self._write,
-            "INSERT OR REPLACE INTO calls (id, stream_id, bot, transport, parameters, started_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO calls (id, stream_id, bot, transport, parameters, started_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+            " stream_id = excluded.stream_id, bot = excluded.bot, transport = excluded.transport,"
+            " parameters = json_patch(coalesce(calls.parameters, '{}'), excluded.parameters),"
+            " started_at = excluded.started_at, ended_at = NULL, outcome = NULL",
             (call_id, stream_id, bot, transport, json.dumps(parameters), time.time()),
+        )
+
+    async def note_call(self, call_id: str, details: dict[str, Any]) -> None:
+        await self._run(
+            self._write,
+            "INSERT INTO calls (id, parameters, started_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET"
+            " parameters = json_patch(coalesce(calls.parameters, '{}'), excluded.parameters)",
+            (call_id, json.dumps(details), time.time()),
         )
 
     async def end_call(self, call_id: str, outcome: str) -> None:

@@ -25,7 +25,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from voxline.transports import twilio
 
 log = logging.getLogger("voxline.security")
-PUBLIC_PATHS = frozenset({"/answer", "/ws", "/health", "/ready"})
+# Twilio's webhooks carry its signature instead of the key (checked with TWILIO_AUTH_TOKEN).
+PUBLIC_PATHS = frozenset({"/answer", "/ws", "/twilio/status", "/twilio/amd", "/health", "/ready"})
 COOKIE = "voxline_session"
 
 

@@ -16,10 +16,12 @@ from voxline.bot import Bot
 from voxline.breaker import Breaker
 from voxline.call import CallServices
 from voxline.config import Settings
+from voxline.keypad import keypad_settings
 from voxline.recording import Recordings, recordings_dir
 from voxline.records import Records, open_records
 from voxline.speech.base import Recognizer, Synthesizer
 from voxline.speech.vad import SileroModel
+from voxline.transfer import with_transfer
 
 log = logging.getLogger("voxline.services")
 
@@ -137,6 +139,7 @@ def load_vad() -> SileroModel | None:
 def build_services(settings: Settings, bot: Bot, records: Records | None = None) -> CallServices:
     pool = ThreadPoolExecutor(max(1, settings.threads), thread_name_prefix="models")
     records = records or open_records(settings)
+    keypad_settings(bot)  # a bad keypad section fails at start-up, not on each call
     dialog = None
     if bot.agent == "colang":  # an ACE bot folder: its Colang flows speak for the bot
         from voxline.ace.colang_host import ColangHost
@@ -146,7 +149,7 @@ def build_services(settings: Settings, bot: Bot, records: Records | None = None)
         bot=bot,
         recognizer=resilient_recognizer(settings, build_recognizer(settings, pool)),
         synthesizer=resilient_synthesizer(settings, build_synthesizer(settings, pool), pool),
-        agent_factory=None if dialog else build_agent_factory(settings, bot),
+        agent_factory=None if dialog else with_transfer(bot, build_agent_factory(settings, bot)),
         records=records,
         vad=load_vad(),
         observers=[Recordings(recordings_dir(settings))] if settings.recordings else [],

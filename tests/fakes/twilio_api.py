@@ -1,8 +1,11 @@
 """A stand-in for Twilio's REST API on 127.0.0.1: records call updates, answers like Twilio.
 
-``with FakeTwilioApi() as api:`` serves ``POST /2010-04-01/Accounts/{AC}/Calls/{CA}.json`` on
-``api.url`` (point ``VOXLINE_TWILIO_API_URL`` at it) and records each request in
-``api.requests`` (``account``, ``call``, ``form``, ``auth`` as (user, password)). Script it with
+``with FakeTwilioApi() as api:`` serves ``POST /2010-04-01/Accounts/{AC}/Calls/{CA}.json`` (an
+update: status, TwiML) and ``POST /2010-04-01/Accounts/{AC}/Calls.json`` (a new call, answered
+with a fresh ``CA...`` sid, also in ``api.created``) on ``api.url`` (point
+``VOXLINE_TWILIO_API_URL`` at it) and records each request in ``api.requests`` (``account``,
+``call``, ``form`` (last value of each field), ``values`` (all of them: Twilio repeats list
+fields), ``auth`` as (user, password), ``at`` (time.monotonic() on arrival)). Script it with
 ``api.status = 404`` (Twilio's answer when the caller already hung up) or ``api.delay_s = 30``
 (a stalled API). ``api.wait(n)`` waits for n requests.
 """
@@ -14,11 +17,13 @@ import json
 import re
 import threading
 import time
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 _CALL = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Calls/(?P<call>CA\w+)\.json$")
+_CALLS = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Calls\.json$")
 
 
 @dataclass
@@ -29,11 +34,14 @@ class ApiRequest:
     call: str
     form: dict[str, str]
     auth: tuple[str, str] | None
+    values: dict[str, list[str]] = field(default_factory=dict)
+    at: float = 0.0
 
 
 class FakeTwilioApi:
     def __init__(self) -> None:
         self.requests: list[ApiRequest] = []
+        self.created: list[str] = []  # sids of the calls created
         self.status = 200
         self.delay_s = 0.0
         self._arrived = threading.Condition()
@@ -43,23 +51,31 @@ class FakeTwilioApi:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length).decode()
-                match = _CALL.match(self.path)
+                match = _CALL.match(self.path) or _CALLS.match(self.path)
+                new_sid = ""
+                if match and "call" not in match.groupdict():
+                    new_sid = f"CA{uuid.uuid4().hex}"
                 auth = None
                 scheme, _, value = (self.headers.get("authorization") or "").partition(" ")
                 if scheme.lower() == "basic":
                     user, _, password = base64.b64decode(value).decode().partition(":")
                     auth = (user, password)
-                form = {k: v[-1] for k, v in parse_qs(body).items()}
+                values = parse_qs(body)
+                form = {k: v[-1] for k, v in values.items()}
                 record = ApiRequest(
                     "POST",
                     self.path,
                     match["account"] if match else "",
-                    match["call"] if match else "",
+                    (match.groupdict().get("call") or new_sid) if match else "",
                     form,
                     auth,
+                    values,
+                    time.monotonic(),
                 )
                 with api._arrived:
                     api.requests.append(record)
+                    if new_sid:
+                        api.created.append(new_sid)
                     api._arrived.notify_all()
                 if api.delay_s:
                     time.sleep(api.delay_s)
@@ -73,9 +89,10 @@ class FakeTwilioApi:
                     self._reply(
                         200,
                         {
-                            "sid": match["call"],
+                            "sid": record.call,
                             "account_sid": match["account"],
-                            "status": form.get("Status", "in-progress"),
+                            "to": form.get("To", ""),
+                            "status": form.get("Status", "queued" if new_sid else "in-progress"),
                         },
                     )
 

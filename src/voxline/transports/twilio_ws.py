@@ -17,7 +17,9 @@ from voxline import logs
 from voxline.audio import MULAW_RATE, Framer, frame_bytes, pcm_to_ulaw
 from voxline.call import Call, CallServices
 from voxline.events import CallStart, CallStop, MarkPlayed, TransportEvent
+from voxline.outbound import Phone
 from voxline.speech.base import AudioFormat
+from voxline.transfer import finish_transfer
 from voxline.transports.twilio import (
     Connected,
     ProtocolError,
@@ -90,9 +92,15 @@ HangUp = Callable[[str], Awaitable[object]]  # call sid -> the phone leg is hung
 
 
 async def serve_twilio(
-    ws: WebSocket, services: CallServices, calls: dict[str, Call], hang_up: HangUp | None = None
+    ws: WebSocket,
+    services: CallServices,
+    calls: dict[str, Call],
+    hang_up: HangUp | None = None,
+    phone: Phone | None = None,
 ) -> None:
-    """Serve one media stream; ``hang_up`` ends the phone call when the server ends it."""
+    """Serve one media stream; ``hang_up`` ends the phone call when the server ends it, and
+    ``phone`` redirects it when the bot transferred it and prepares outbound calls (their
+    parameters, answering machines)."""
     await ws.accept()
     stream = TwilioStream(ws)
     events = stream.events()
@@ -112,15 +120,19 @@ async def serve_twilio(
     await records.start_call(
         start.call_id, start.stream_id, services.bot.name, "twilio", start.parameters
     )
-    call = Call(services, stream, AudioFormat(MULAW_RATE, "mulaw"), start.call_id, time.monotonic)
+    ours, begin = await phone.prepare(start, services) if phone else (services, None)
+    call = Call(ours, stream, AudioFormat(MULAW_RATE, "mulaw"), start.call_id, time.monotonic)
     calls[start.call_id] = call
     try:
+        if begin is not None:
+            begin(call)
         await call.run(events)
     finally:
         calls.pop(start.call_id, None)
+        transferred = await finish_transfer(call, records, phone.api if phone else None)
         await records.end_call(start.call_id, call.outcome)
         log.info("call %s: ended (%s, %s)", start.call_id, call.end_reason, call.outcome)
-        if call.end_reason != "caller hung up":
+        if call.end_reason != "caller hung up" and not transferred:
             await _hang_up(start.call_id, hang_up)
         await close(ws)
 
