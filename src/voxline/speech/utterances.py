@@ -25,6 +25,7 @@ Transcribe = Callable[[bytes, int, bool], Awaitable[str]]
 
 PREROLL_S = 0.5  # audio kept from before the VAD onset: onsets are detected 100-300 ms late
 TAIL_S = 0.3  # trailing silence kept after the last voiced frame
+EAGER_FIRST_S = 0.25  # voiced time before the first eager partial ("No, no" is a word)
 EAGER_EVERY_S = 0.4  # voiced time between eager partials
 MAX_UTTERANCE_S = 30.0  # longer speech is cut and finalized, so memory stays bounded
 
@@ -62,6 +63,7 @@ class UtteranceStream:
         self._eager = False
         self._eager_voiced_s = 0.0
         self._over_bot = False  # the utterance began while the bot was talking
+        self._eager_partials = 0  # asked for in this utterance
         self._worker = asyncio.create_task(self._work())
 
     def eager(self, on: bool) -> None:
@@ -81,8 +83,10 @@ class UtteranceStream:
             self._last_voiced, self._voiced_len = end, len(self._buf)
             if self._eager:
                 self._eager_voiced_s += frame_s
-                if self._eager_voiced_s >= EAGER_EVERY_S and self._jobs.empty():
+                due = EAGER_EVERY_S if self._eager_partials else EAGER_FIRST_S
+                if self._eager_voiced_s >= due and self._jobs.empty():
                     self._eager_voiced_s = 0.0
+                    self._eager_partials += 1
                     job = _Job(TranscriptKind.PARTIAL, bytes(self._buf), end, over_bot=True)
                     self._jobs.put_nowait(job)
             if duration(self._buf, self._rate) >= MAX_UTTERANCE_S:
@@ -114,6 +118,7 @@ class UtteranceStream:
         self._preroll_s = 0.0
         self._interim_sent = self._resumed = False
         self._eager_voiced_s = 0.0
+        self._eager_partials = 0
 
     def _speech(self) -> bytes:
         """The utterance up to its last voiced frame and ``TAIL_S`` after it."""
