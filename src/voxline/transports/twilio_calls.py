@@ -21,9 +21,12 @@ from twilio.rest import Client
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
 from voxline.config import Settings
-from voxline.transports.twilio_rest import TIMEOUT_S, _client_log, hangup_from_settings
 
 log = logging.getLogger("voxline.twilio")
+TIMEOUT_S = 5.0
+# The twilio client dumps every request's headers at INFO: keep only its warnings.
+_client_log = logging.getLogger("voxline.twilio.api")
+_client_log.setLevel(logging.WARNING)
 
 
 class TwilioCallFailed(RuntimeError):
@@ -50,8 +53,9 @@ class TwilioCalls:
     def __repr__(self) -> str:
         return f"TwilioCalls({self.account_sid!r}, api_url={self.api_url!r})"
 
-    async def update(self, call_sid: str, **fields: Any) -> bool:
-        """Change a live call (``twiml=...``, ``status=...``); True if Twilio took it."""
+    async def update(self, call_sid: str, what: str = "update", **fields: Any) -> bool:
+        """Change a live call (``twiml=...``, ``status=...``); True if Twilio took it.
+        ``what`` names the change in the log."""
         try:
             async with asyncio.timeout(self.timeout_s):
                 async with self._client() as client:
@@ -59,13 +63,13 @@ class TwilioCalls:
                     await calls(call_sid).update_async(**fields)
             return True
         except TimeoutError:
-            log.warning("call %s: Twilio API did not answer the update in %.0f s", call_sid,
+            log.warning("call %s: Twilio API did not answer the %s in %.0f s", call_sid, what,
                         self.timeout_s)  # fmt: skip
         except TwilioRestException as exc:
-            log.warning("call %s: Twilio API refused the update: HTTP %s %s", call_sid,
+            log.warning("call %s: Twilio API refused the %s: HTTP %s %s", call_sid, what,
                         exc.status, exc.msg)  # fmt: skip
         except Exception as exc:  # a network error must not break the call's cleanup
-            log.warning("call %s: update through the Twilio API failed: %r", call_sid, exc)
+            log.warning("call %s: %s through the Twilio API failed: %r", call_sid, what, exc)
         return False
 
     async def create(self, **fields: Any) -> str:
@@ -111,7 +115,13 @@ class _ClientScope:
 
 def calls_from_settings(settings: Settings) -> TwilioCalls | None:
     """The Calls API for this server's account, or None when it has no credentials."""
-    hangup = hangup_from_settings(settings)
-    if hangup is None:
+    sid = settings.twilio_account_sid
+    if not sid:
         return None
-    return TwilioCalls(hangup.account_sid, hangup.username, hangup.password, hangup.api_url)
+    if settings.twilio_api_key and settings.twilio_api_secret:
+        user, password = str(settings.twilio_api_key), str(settings.twilio_api_secret)
+    elif settings.twilio_auth_token:
+        user, password = sid, str(settings.twilio_auth_token)
+    else:
+        return None
+    return TwilioCalls(sid, user, password, settings.twilio_api_url)
