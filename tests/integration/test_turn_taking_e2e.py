@@ -46,8 +46,8 @@ async def test_interim_mode_replies_about_half_a_second_sooner(pizza_bot, speak,
     said = "I'd like a large pizza"
     latencies = {}
     variants = {
-        "final": {"mode": "final"},
-        "interim": {"mode": "interim"},
+        "final": {"mode": "final", "hold_playback_until_confirmed": False},
+        "interim": {"mode": "interim", "hold_playback_until_confirmed": False},
         # The safety option: think early, but speak only once the final confirms the turn.
         "held": {"mode": "interim", "hold_playback_until_confirmed": True},
     }
