@@ -8,7 +8,6 @@ at any await; what the caller heard is written to the history from the playout's
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -378,8 +377,9 @@ class Call:
     async def _run_reply(self, reply: Reply, text: str, previous: Reply | None) -> None:
         logs.turn_id.set(reply.id)  # in this reply task's own context
         if previous is not None and previous.task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await previous.task  # a replaced reply finishes cancelling before this speaks
+            # A replaced reply finishes cancelling before this speaks. ``wait``, not a
+            # suppressed await: this task's own cancellation (hang-up, shutdown) must stop it.
+            await asyncio.wait({previous.task})
             await self._finish_reply(previous, previous.outcome or "replaced")
         segments: asyncio.Queue[str | None] = asyncio.Queue()
         try:

@@ -88,3 +88,8 @@ class ResilientSynthesizer:
     async def check(self) -> str:
         backup = f", backup {self.backup.name}" if self.backup else ", no backup voice"
         return await self.primary.check() + backup
+
+    async def aclose(self) -> None:
+        """Close the remote's shared client (its channel) when the process stops."""
+        if (close := getattr(self.primary, "aclose", None)) is not None:
+            await close()
