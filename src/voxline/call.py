@@ -387,6 +387,7 @@ class Call:
             lambda seg: self.s.synthesizer.synthesize(seg, self.out.rate, self.bot.voice),
             2 * self.out.rate,
             self._synthesis_failed,
+            parallel=getattr(self.s.synthesizer, "parallel", 1),
             on_first=lambda: reply.timings.setdefault("first_segment", self.clock()),
         )
         try:

@@ -1,9 +1,11 @@
 """Synthesis ahead of playout, so the caller's buffer never runs dry inside a reply.
 
-Each segment's synthesis starts as soon as its text is known, while earlier ones play (up to
-``depth`` segments between the one being sent and the newest), instead of one at a time after
-the previous synthesis has finished: with a TTS that takes 150 ms per request, a short first
-clause ("Sure,") would otherwise run out before the next segment's first audio.
+Each segment's synthesis is asked for as soon as its text is known, while earlier ones play
+(up to ``depth`` segments between the one being sent and the newest). A remote TTS serves
+``parallel`` requests at once (the synthesizer's ``parallel`` attribute; Riva: 3), so the next
+segment's request does not wait for the previous one's audio: with 400 ms per request, a short
+first clause ("Sure,") would otherwise run out first. The embedded voice takes one at a time:
+its two threads are shared with whisper, where parallel renders would only queue.
 
 Where the text itself is late (a streaming LLM still writing the sentence), ``running_dry``
 says so: the audio still to play (the playout's lead, the audio synthesized and not yet sent,
@@ -29,6 +31,7 @@ class SpeakAhead:
         bytes_per_s: int,
         on_error: Callable[[str, Exception], None],
         depth: int = 3,
+        parallel: int = 1,  # synthesis requests at once (a remote TTS serves several)
         on_first: Callable[[], object] | None = None,  # the first segment's text is known
         first_chunk_s: float = 0.3,  # until one is measured
         clock: Callable[[], float] = time.monotonic,
@@ -38,6 +41,7 @@ class SpeakAhead:
         self._on_error = on_error
         self._on_first = on_first
         self._slots = asyncio.Semaphore(depth)
+        self._parallel = asyncio.Semaphore(max(1, parallel))
         self._clock = clock
         self.ready: asyncio.Queue[tuple[str, asyncio.Queue[bytes | None]] | None] = asyncio.Queue()
         self.first_chunk_s = first_chunk_s  # the latest TTS request's time to first audio
@@ -73,6 +77,15 @@ class SpeakAhead:
         self.ready.put_nowait(None)
 
     async def _one(self, seg: str, chunks: asyncio.Queue[bytes | None]) -> None:
+        try:
+            async with self._parallel:
+                await self._run(seg, chunks)
+        except Exception as exc:
+            self._on_error(seg, exc)
+        finally:
+            chunks.put_nowait(None)
+
+    async def _run(self, seg: str, chunks: asyncio.Queue[bytes | None]) -> None:
         asked, waiting = self._clock(), True
         try:
             async for pcm in self._synthesize(seg):
@@ -82,12 +95,9 @@ class SpeakAhead:
                     self.first_chunk_s = self._clock() - asked
                 self.buffered += len(pcm)
                 chunks.put_nowait(pcm)
-        except Exception as exc:
-            self._on_error(seg, exc)
         finally:
             if waiting:
                 self._arrived(seg)
-            chunks.put_nowait(None)
 
     def _arrived(self, seg: str) -> None:
         self.in_flight -= 1

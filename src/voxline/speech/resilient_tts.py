@@ -44,6 +44,7 @@ class ResilientSynthesizer:
         self.backoff = backoff
         self.clock = clock
         self.name = primary.name
+        self.parallel = getattr(primary, "parallel", 1)
         self._warned = False
 
     async def synthesize(self, text: str, rate: int, voice: Voice) -> AsyncIterator[bytes]:
