@@ -8,7 +8,6 @@ at any await; what the caller heard is written to the history from the playout's
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -47,6 +46,7 @@ from voxline.records import Records
 from voxline.resilience import describe, reporting_to
 from voxline.sample_clock import SampleClock
 from voxline.sentences import SentenceSplitter
+from voxline.speak_ahead import SpeakAhead
 from voxline.speech.base import AudioFormat, Recognizer, RecognizerHints, Synthesizer
 from voxline.speech.resilient_asr import UtteranceLost
 from voxline.speech.vad import SileroModel
@@ -408,14 +408,22 @@ class Call:
     async def _run_reply(self, reply: Reply, text: str, previous: Reply | None) -> None:
         logs.turn_id.set(reply.id)  # in this reply task's own context
         if previous is not None and previous.task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await previous.task  # a replaced reply finishes cancelling before this speaks
+            # A replaced reply finishes cancelling before this speaks. ``wait``, not a
+            # suppressed await: this task's own cancellation (hang-up, shutdown) must stop it.
+            await asyncio.wait({previous.task})
             await self._finish_reply(previous, previous.outcome or "replaced")
         segments: asyncio.Queue[str | None] = asyncio.Queue()
+        ahead = SpeakAhead(
+            lambda seg: self.s.synthesizer.synthesize(seg, self.out.rate, self.bot.voice),
+            2 * self.out.rate,
+            self._synthesis_failed,
+            parallel=getattr(self.s.synthesizer, "parallel", 1),
+            on_first=lambda: reply.timings.setdefault("first_segment", self.clock()),
+        )
         try:
             async with asyncio.TaskGroup() as tg:
-                tg.create_task(self._think(reply, text, segments))
-                await self._speak(reply, segments)
+                tg.create_task(self._think(reply, text, segments, ahead))
+                await self._speak(reply, segments, ahead)
         except Exception as exc:
             if _line_closed(exc):  # the caller hung up while the bot spoke
                 log.info("call %s: reply %d stopped, the line is closed", self.call_id, reply.id)
@@ -427,8 +435,10 @@ class Call:
         if not self.playout.has_pending:
             self._reply_over(reply)
 
-    async def _think(self, reply: Reply, text: str, segments: asyncio.Queue) -> None:
-        """The agent's events to speakable segments."""
+    async def _think(
+        self, reply: Reply, text: str, segments: asyncio.Queue, ahead: SpeakAhead
+    ) -> None:
+        """The agent's events to speakable segments (cut early when the audio runs dry)."""
         splitter = SentenceSplitter()
         acted = False  # a tool ran in this reply
         try:
@@ -441,7 +451,10 @@ class Call:
                 async for event in self.agent.reply(turn):
                     if isinstance(event, TextDelta):
                         reply.timings.setdefault("agent_first", self.clock())
-                        for seg in splitter.push(event.text):
+                        segs = splitter.push(event.text)
+                        if not segs and ahead.running_dry(self.playout.ahead_s()):
+                            segs = splitter.hurry()
+                        for seg in segs:
                             await segments.put(seg)
                     elif isinstance(event, ToolResult):
                         log.info("call %s: tool %s -> %s", self.call_id, event.call.name,
@@ -466,40 +479,22 @@ class Call:
                 segments.put_nowait(seg)
             segments.put_nowait(None)
 
-    async def _speak(self, reply: Reply, segments: asyncio.Queue) -> None:
-        """Synthesize one segment ahead of the one playing."""
-        audio: asyncio.Queue = asyncio.Queue(maxsize=1)
-
-        async def synthesize() -> None:
-            while (seg := await segments.get()) is not None:
-                reply.timings.setdefault("first_segment", self.clock())
-                chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
-                await audio.put((seg, chunks))
-                try:
-                    async for pcm in self.s.synthesizer.synthesize(
-                        seg, self.out.rate, self.bot.voice
-                    ):
-                        chunks.put_nowait(pcm)
-                except Exception as exc:
-                    log.exception("call %s: synthesis failed for %r", self.call_id, seg)
-                    self._note(BackendFailed("tts", repr(exc)))
-                finally:
-                    chunks.put_nowait(None)
-            await audio.put(None)
-
-        async def drain(chunks: asyncio.Queue):
-            while (pcm := await chunks.get()) is not None:
-                yield pcm
+    async def _speak(self, reply: Reply, segments: asyncio.Queue, ahead: SpeakAhead) -> None:
+        """Play each segment as its audio comes, the next ones synthesized meanwhile."""
 
         async with asyncio.TaskGroup() as tg:
-            tg.create_task(synthesize())
+            tg.create_task(ahead.feed(segments))
             if self.bot.turns.hold_playback_until_confirmed:
                 await reply.confirmed.wait()
-            while (item := await audio.get()) is not None:
+            while (item := await ahead.ready.get()) is not None:
                 seg, chunks = item
                 self._note(BotSaid(reply.id, seg))
-                await self.playout.play(seg, drain(chunks), owner=reply)
+                await self.playout.play(seg, ahead.audio(chunks), owner=reply)
                 reply.timings.setdefault("first_audio", self.playout.first_audio_at or 0.0)
+
+    def _synthesis_failed(self, seg: str, exc: Exception) -> None:
+        log.error("call %s: synthesis failed for %r: %r", self.call_id, seg, exc)
+        self._note(BackendFailed("tts", repr(exc)))
 
     def _on_speaking(self, speaking: bool) -> None:
         decisions = self.turns.on_bot_speaking(speaking, self.clock())

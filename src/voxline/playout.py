@@ -129,6 +129,12 @@ class Playout:
                 del self._pending[: i + 1]
                 break
 
+    def ahead_s(self) -> float:
+        """Audio sent that the far end has not played yet (its buffer, as paced here)."""
+        if not self.speaking:
+            return 0.0
+        return max(0.0, self._sent_s - (self.clock() - self._t0))
+
     @property
     def has_pending(self) -> bool:
         return bool(self._pending)

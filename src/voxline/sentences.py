@@ -55,6 +55,24 @@ class SentenceSplitter:
             out.append(segment)
         return out
 
+    def hurry(self, min_words: int = 3) -> list[str]:
+        """The text so far, cut at its last clause boundary, else after its last whole word,
+        when it has ``min_words``: for a reply whose audio is about to run out while the rest
+        of the sentence is still being written (a short segment beats a gap)."""
+        buf = self._buf
+        clauses = [
+            m.end() for m in _CLAUSE_END.finditer(buf) if len(buf[: m.start()].split()) >= min_words
+        ]
+        words = list(re.finditer(r"\S+(?=\s)", buf))  # whitespace after: the word is whole
+        if clauses:
+            cut = clauses[-1]
+        elif len(words) >= min_words:
+            cut = words[-1].end()
+        else:
+            return []
+        segment = self._take(cut)
+        return [segment] if segment else []
+
     def flush(self) -> list[str]:
         rest, self._buf = self._buf.strip(), ""
         return [rest] if rest else []

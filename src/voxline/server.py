@@ -5,6 +5,8 @@ would cut live phone calls mid-sentence. ``DrainingServer`` first stops taking c
 answers 503, ``/answer`` and new streams get the busy message), lets live calls go on for up to
 ``VOXLINE_DRAIN_S``, has the bot say goodbye to those still talking near the end, ends them with
 their records written, and only then lets uvicorn shut down. A second signal exits at once.
+After uvicorn, ``voxline.shutdown`` bounds the rest (close the backends, cancel what is left,
+force the exit at ``VOXLINE_DRAIN_S`` + 5 s), so no backend can keep the process alive.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ import uvicorn
 
 from voxline.app import AppState
 from voxline.config import Settings
+from voxline.shutdown import FORCE_MARGIN_S, ExitWatchdog, cancel_tasks, close_backends, force_exit
 
 log = logging.getLogger("voxline.server")
 GOODBYE = "Sorry, we have to end the call now. Please call back. Goodbye!"
 GOODBYE_S = 8.0  # time left for the goodbye before the drain deadline
-CLOSE_S = 5.0  # after the deadline, for ended calls to write their records and close
+CLOSE_S = 2.0  # after the deadline, for ended calls to write their records and close
+SHUTDOWN_S = 2.0  # for uvicorn to close the connections left after the drain
 
 
 def server_config(app: Any, settings: Settings, **options: Any) -> uvicorn.Config:
@@ -36,6 +40,7 @@ def server_config(app: Any, settings: Settings, **options: Any) -> uvicorn.Confi
         port=settings.port,
         ws_max_size=settings.ws_max_bytes,
         server_header=False,
+        timeout_graceful_shutdown=SHUTDOWN_S,
         **options,
     )
 
@@ -73,12 +78,20 @@ class DrainingServer(uvicorn.Server):
         self.drain_s = drain_s
         self._loop: asyncio.AbstractEventLoop | None = None
         self._drain: asyncio.Task | None = None
+        self.watchdog = ExitWatchdog()
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         self._loop = asyncio.get_running_loop()
         await super().serve(sockets)
+        services = self.state.services
+        if services is not None:
+            await close_backends([services.recognizer, services.synthesizer])
+        if stuck := await cancel_tasks():
+            # asyncio.run would wait on them for ever (its final cancellation has no timeout).
+            force_exit(f"{len(stuck)} task(s) did not end when cancelled")
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.watchdog.arm(self.drain_s + FORCE_MARGIN_S)
         if self._loop is None or self._drain is not None or self.should_exit:
             super().handle_exit(sig, frame)  # a second signal: uvicorn's own fast exit
             return

@@ -101,6 +101,7 @@ class AsrStream:
     metadata: dict[str, str]
     config: rasr.StreamingRecognitionConfig | None = None
     audio: bytearray = field(default_factory=bytearray)  # as received, in the config's encoding
+    messages: list[int] = field(default_factory=list)  # bytes of audio in each message
     results: list[rasr.StreamingRecognitionResult] = field(default_factory=list)
     status: str = "open"  # open | ok | closed (scripted OK) | cancelled | aborted:<CODE> | stalled
     # This stream's own script (set it once the stream exists): utterance k of the stream is
@@ -369,6 +370,7 @@ class FakeRivaServer:
                     record.status = "aborted:INVALID_ARGUMENT"
                     await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "config must be first")
                 data = request.audio_content
+                record.messages.append(len(data))
                 limit = None if failure is None else self._limit(failure, record)
                 if limit is not None:
                     data = data[: max(0, limit - len(record.audio))]

@@ -271,3 +271,37 @@ async def test_from_settings(riva_server: FakeRivaServer) -> None:
     [record] = riva_server.asr_streams
     assert record.config is not None and record.config.config.model == "my-model"
     assert record.metadata.get("authorization") is None
+
+
+async def test_audio_goes_in_80_ms_messages_not_20_ms_frames(riva_server: FakeRivaServer) -> None:
+    """Twilio's 20 ms frames, at their real pace, reach Riva four to a message."""
+    asr = recognizer(riva_server)
+    async with asr.open(TWILIO, RecognizerHints()) as stream:
+        for frame in frames(utterance(8000, talk=0.6, pause=0.4), 8000, "mulaw"):
+            await stream.send(frame, None)
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)
+        sizes = riva_server.asr_streams[0].messages
+    await asr.aclose()
+    assert sizes and min(sizes) >= 640  # 80 ms of 8 kHz mu-law
+    assert len(sizes) <= 1.2 * 8000 / 640 + 1  # 1.2 s of audio: ~15 messages, not 60
+
+
+async def test_a_backlog_catches_up_in_bounded_messages_and_drops_the_oldest(
+    riva_server: FakeRivaServer,
+) -> None:
+    """Behind (the writer starved for 3 s of audio), at most ``max_backlog_s`` is kept, and it
+    goes out in messages of at most ``max_message_s``: the stream catches up in a few writes."""
+    asr = recognizer(riva_server, max_backlog_s=2.0)
+    stream = asr.open(TWILIO, RecognizerHints())
+    for frame in frames(speech(3.0, 8000), 8000, "mulaw"):
+        await stream.send(frame, None)  # no yield: the writer cannot drain
+    assert stream.dropped_bytes == 8000  # 3 s sent, 2 s kept
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        if riva_server.asr_streams and sum(riva_server.asr_streams[0].messages) >= 16000:
+            break
+    sizes = riva_server.asr_streams[0].messages
+    await stream.aclose()
+    await asr.aclose()
+    assert sum(sizes) == 16000 and max(sizes) <= 4000 and len(sizes) <= 5  # 0.5 s messages

@@ -80,3 +80,13 @@ def test_only_the_first_segment_is_cut_at_a_clause():
         "so that is a large, thin crust, with ham.",
         "Anything else, sir?",
     ]
+
+
+def test_hurry_cuts_at_the_last_clause_or_whole_word():
+    s = SentenceSplitter()
+    assert s.push("Okay, ") == ["Okay,"]
+    assert s.push("I have put one large pepp") == []
+    assert s.hurry() == ["I have put one large"]  # "pepp" may not be a whole word yet
+    assert s.push("eroni, with extra ch") == []
+    assert s.hurry() == ["pepperoni, with extra"]
+    assert SentenceSplitter().hurry() == []

@@ -58,6 +58,11 @@ class ResilientRecognizer:
     async def check(self) -> str:
         return await self.inner.check()
 
+    async def aclose(self) -> None:
+        """Close the provider's shared client (its channel) when the process stops."""
+        if (close := getattr(self.inner, "aclose", None)) is not None:
+            await close()
+
 
 class ResilientRecognition:
     """One call's recognition; ``send``/iterate/``aclose`` as any ``RecognizerStream``. It also

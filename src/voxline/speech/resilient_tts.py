@@ -44,6 +44,7 @@ class ResilientSynthesizer:
         self.backoff = backoff
         self.clock = clock
         self.name = primary.name
+        self.parallel = getattr(primary, "parallel", 1)
         self._warned = False
 
     async def synthesize(self, text: str, rate: int, voice: Voice) -> AsyncIterator[bytes]:
@@ -88,3 +89,8 @@ class ResilientSynthesizer:
     async def check(self) -> str:
         backup = f", backup {self.backup.name}" if self.backup else ", no backup voice"
         return await self.primary.check() + backup
+
+    async def aclose(self) -> None:
+        """Close the remote's shared client (its channel) when the process stops."""
+        if (close := getattr(self.primary, "aclose", None)) is not None:
+            await close()

@@ -54,6 +54,7 @@ class RivaSynthesizer:
     """Riva/NIM streaming TTS; one shared channel, one ``SynthesizeOnline`` call per sentence."""
 
     name = "riva"
+    parallel = 3  # requests of one reply at once: the next segment's never waits (speak_ahead)
 
     def __init__(
         self,

@@ -11,7 +11,6 @@ in order, off the event loop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -153,5 +152,4 @@ class UtteranceStream:
 
     async def aclose(self) -> None:
         self._worker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._worker
+        await asyncio.wait({self._worker})  # the caller's own cancellation still propagates

@@ -257,8 +257,7 @@ async def serve_browser(ws: WebSocket, lines: Lines) -> None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(sender), 2.0)
             sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
+            await asyncio.wait({sender})  # this task's own cancellation still propagates
     finally:
         lines.calls.pop(call_id, None)
         await services.records.end_call(call_id, call.outcome)
