@@ -148,6 +148,7 @@ class TurnTaker:
         self.reprompted = False
         self._replace_next = False  # a retracted early reply's user turn is to be replaced
         self.held: Transcript | None = None  # an unfinished final waiting for its rest
+        self._early_words: Transcript | None = None  # words over the bot before barge_in_min_ms
         self._held_at = 0.0
         self._fillers = set(settings.filler_words)
         self._include = set(settings.include_words)
@@ -195,6 +196,7 @@ class TurnTaker:
         self.last_activity = now
         if not speaking:
             self.paused = False
+            self._early_words = None
             self.pending = None
             self.speculative = False
         # Partials are only needed to vet barge-ins while the bot is talking.
@@ -227,6 +229,9 @@ class TurnTaker:
         self.last_activity = now
 
     def tick(self, now: float) -> list[Decision]:
+        if self._early_words is not None and self.bot_speaking and self._barge_in_ready(now):
+            words, self._early_words = self._early_words, None
+            return self._transcript(words, now)  # the words stand: the caller talks on
         if (
             self.paused
             and self.speech_onset is None
@@ -300,12 +305,15 @@ class TurnTaker:
             if not self.s.barge_in:
                 return []  # words over the bot are not heard: it talks to the end
             if self.is_filler(tr.text):
+                self._early_words = None  # the latest words are a filler after all
                 if self.paused and self.speech_onset is None:
                     self.paused = False
                     return [Resume(f"filler {tr.text!r}")]
                 return []
             if not self._barge_in_ready(now):
+                self._early_words = tr  # decided at the next tick, once speech has lasted
                 return []
+            self._early_words = None
             self.paused = False
             self.bot_speaking, self.pending, self.speculative = False, None, False
             out: list[Decision] = [Interrupt(onset, tr.text), Eager(False)]

@@ -223,11 +223,11 @@ async def test_llm_down_the_form_agent_takes_the_order(pizza_bot, speak, tmp_pat
         orders = await asyncio.to_thread(
             s.server.records, s.server.services.records.orders(a.call_sid)
         )
-    heard = s.heard(a)
+    heard = [h for h in s.heard(a) if h]  # an early reply cancelled unheard says nothing
     assert heard[1].startswith("Got it, a large pepperoni pizza. Which crust would you like:")
     assert heard[2].startswith("So that's a large pepperoni pizza on thin crust, 17 dollars")
     assert heard[3].startswith("Great, I've placed your order for a large pepperoni pizza on thin")
-    assert "Goodbye" in heard[4] and a.closed_by_server  # the form agent ended the call
+    assert "Goodbye" in heard[-1] and a.closed_by_server  # the form agent ended the call
     assert [o["details"]["crust"] for o in orders] == ["thin"]
     assert_fallback_in_time(a)
     # Two failed turns (the SDK retries each once) opened the breaker: the third made no request.

@@ -285,3 +285,23 @@ def test_an_early_reply_to_an_unfinished_sentence_is_never_started():
     assert tt.on_event(tr(INTERIM, "a medium pizza", 5.3), 5.3) == [
         Respond("a medium pizza", speculative=True, speech_end=5.0)
     ]
+
+
+def test_words_heard_before_barge_in_min_ms_interrupt_once_speech_has_lasted():
+    """A fast recognizer's first word comes before barge_in_min_ms: ducked, the bot talks on,
+    so the word is kept and decided at the next tick rather than waiting for more words."""
+    tt = turn_taker(overlap="duck", barge_in_min_ms=200)
+    tt.on_bot_speaking(True, 0.0)
+    tt.on_event(SpeechStarted(1.0), 1.0)
+    assert tt.on_event(tr(P, "wait,", 1.1), 1.1) == []
+    assert tt.tick(1.15) == []
+    assert tt.tick(1.21) == [Interrupt(1.0, "wait,"), Eager(False)]
+
+
+def test_early_words_that_turn_out_a_filler_do_not_interrupt():
+    tt = turn_taker(overlap="duck", barge_in_min_ms=200)
+    tt.on_bot_speaking(True, 0.0)
+    tt.on_event(SpeechStarted(1.0), 1.0)
+    tt.on_event(tr(P, "mmm hm", 1.1), 1.1)
+    tt.on_event(tr(P, "mm-hmm", 1.15), 1.15)
+    assert tt.tick(1.3) == []
