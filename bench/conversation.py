@@ -19,6 +19,9 @@ import sys
 import time
 from pathlib import Path
 
+from voxline.testbench.report import fmt_ms as ms
+from voxline.testbench.report import fmt_rate as pct
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 
@@ -35,14 +38,6 @@ def run_suite(bot: str, concurrency: int, only: list[str], out: Path) -> dict:
     doc = json.loads(out.read_text(encoding="utf-8"))
     doc["wall_s"] = round(time.monotonic() - started)
     return doc
-
-
-def pct(rate: dict) -> str:
-    return "-" if not rate["of"] else f"{rate['n']}/{rate['of']} ({100 * rate['rate']:.0f} %)"
-
-
-def ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f}"
 
 
 def table(docs: dict[str, dict]) -> str:

@@ -137,11 +137,15 @@ def phone_router(phone: Phone, bot: Bot, records: Records) -> APIRouter:
     """``POST /api/calls`` (behind the API key) and Twilio's signed call callbacks."""
     router = APIRouter()
 
-    async def form_of(request: Request) -> dict[str, str] | None:
+    async def callback(request: Request, *needed: str) -> dict[str, str] | Response:
+        """A Twilio callback's form once it is signed and has the ``needed`` fields; else the
+        answer to give (403 unsigned, 400 incomplete)."""
         form = {k: str(v) for k, v in (await request.form()).multi_items()}
         if not _signed(phone.settings, request, form):
             log.warning("rejected %s: bad or missing X-Twilio-Signature", request.url.path)
-            return None
+            return Response("invalid signature", status_code=403)
+        if not all(form.get(name) for name in needed):
+            return Response(f"{' and '.join(needed)} expected", status_code=400)
         return form
 
     @router.post("/api/calls")
@@ -165,12 +169,10 @@ def phone_router(phone: Phone, bot: Bot, records: Records) -> APIRouter:
 
     @router.post("/twilio/status")
     async def status(request: Request) -> Response:
-        form = await form_of(request)
-        if form is None:
-            return Response("invalid signature", status_code=403)
-        sid, state = form.get("CallSid", ""), form.get("CallStatus", "")
-        if not sid or not state:
-            return Response("CallSid and CallStatus expected", status_code=400)
+        form = await callback(request, "CallSid", "CallStatus")
+        if isinstance(form, Response):
+            return form
+        sid, state = form["CallSid"], form["CallStatus"]
         name = "answered" if state == "in-progress" else state
         details: dict[str, Any] = {"status": name, f"{name}_at": time.time()}
         if form.get("CallDuration", "").isdigit():
@@ -183,12 +185,10 @@ def phone_router(phone: Phone, bot: Bot, records: Records) -> APIRouter:
 
     @router.post("/twilio/amd")
     async def amd(request: Request) -> Response:
-        form = await form_of(request)
-        if form is None:
-            return Response("invalid signature", status_code=403)
-        sid, answered = form.get("CallSid", ""), form.get("AnsweredBy", "")
-        if not sid or not answered:
-            return Response("CallSid and AnsweredBy expected", status_code=400)
+        form = await callback(request, "CallSid", "AnsweredBy")
+        if isinstance(form, Response):
+            return form
+        sid, answered = form["CallSid"], form["AnsweredBy"]
         details: dict[str, Any] = {"answered_by": answered}
         if form.get("MachineDetectionDuration", "").isdigit():
             details["machine_detection_ms"] = int(form["MachineDetectionDuration"])

@@ -149,7 +149,6 @@ class TurnTaker:
         self._replace_next = False  # a retracted early reply's user turn is to be replaced
         self.held: Transcript | None = None  # an unfinished final waiting for its rest
         self._early_words: Transcript | None = None  # words over the bot before barge_in_min_ms
-        self._held_at = 0.0
         self._fillers = set(settings.filler_words)
         self._include = set(settings.include_words)
 
@@ -252,7 +251,7 @@ class TurnTaker:
         if self.bot_speaking or self.pending is not None or self.speech_onset is not None:
             return []
         if self.held is not None:
-            if now - self._held_at < self.s.unfinished_wait_s:
+            if now - self.held.t < self.s.unfinished_wait_s:
                 return []
             held, self.held = self.held, None
             return self._final(held, hold=False)
@@ -342,7 +341,7 @@ class TurnTaker:
             held, self.held = self.held, None
             tr = Transcript(tr.kind, f"{held.text} {tr.text}", tr.t, tr.speech_end)
         if hold and self.s.unfinished_wait_s and unfinished(tr.text):
-            self.held, self._held_at = tr, tr.t
+            self.held = tr
             if self.pending is not None and self.speculative:  # answered too early
                 self.pending, self.speculative = None, False
                 self._replace_next = True

@@ -35,8 +35,9 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serving(riva: FakeRivaServer, tmp_path, drain_s: float):
-    """A healthy ``voxline serve`` process and its URL; killed on the way out if still running."""
+async def serve_process(tmp_path, riva_target: str, drain_s: float, llm_url: str = "", ready=None):
+    """A ready ``voxline serve`` process (the form agent, or the LLM one at ``llm_url``) and its
+    URL; killed on the way out if still running. ``ready(url)``: healthy by default."""
     port = free_port()
     env = {
         **os.environ,
@@ -45,23 +46,30 @@ async def serving(riva: FakeRivaServer, tmp_path, drain_s: float):
         "VOXLINE_DATA_DIR": str(tmp_path),
         "VOXLINE_ASR": "riva",
         "VOXLINE_TTS": "riva",
-        "VOXLINE_RIVA_SERVER": riva.target,
-        "VOXLINE_AGENT": "form",
+        "VOXLINE_RIVA_SERVER": riva_target,
+        "VOXLINE_AGENT": "llm" if llm_url else "form",
         "VOXLINE_DRAIN_S": str(drain_s),
     }
     for name in ("OPENAI_BASE_URL", "VOXLINE_LLM_BASE_URL", "TWILIO_AUTH_TOKEN", "VOXLINE_API_KEY"):
         env.pop(name, None)
+    if llm_url:
+        env["OPENAI_BASE_URL"] = llm_url
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "voxline", "serve", "--log-level", "warning", env=env
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        await until(lambda: _healthy(url), within=30)
+        await until(lambda: (ready or _healthy)(url), within=60)
         yield proc, url
     finally:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+def serving(riva: FakeRivaServer, tmp_path, drain_s: float):
+    """A healthy ``voxline serve`` process on the form agent."""
+    return serve_process(tmp_path, riva.target, drain_s)
 
 
 async def _healthy(url: str) -> bool:

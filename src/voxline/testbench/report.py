@@ -70,18 +70,18 @@ def by_voice(results: Iterable[ScenarioResult]) -> dict[str, dict[str, Any]]:
     return {v: totals(rs) for v, rs in sorted(groups.items())}
 
 
-def _ms(value: float | None) -> str:
+def fmt_ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
 
-def _pct(rate: dict[str, Any]) -> str:
+def fmt_rate(rate: dict[str, Any]) -> str:
     return "-" if not rate["of"] else f"{rate['n']}/{rate['of']} ({100 * rate['rate']:.0f} %)"
 
 
 def scenario_line(r: ScenarioResult) -> str:
     head = f"{'PASS' if r.passed else 'FAIL'}  {r.name:<34} {r.voice:<13}"
     lat = [s.latency_ms for s in r.steps if s.latency_ms is not None]
-    head += f" reply p50 {_ms(percentile(lat, 50)):>5} ms"
+    head += f" reply p50 {fmt_ms(percentile(lat, 50)):>5} ms"
     if r.passed:
         return head
     why = "; ".join(f"{c.name}" + (f" ({c.detail})" if c.detail else "") for c in r.failures)
@@ -97,19 +97,20 @@ def summary(total: dict[str, Any], voices: dict[str, dict[str, Any]]) -> str:
     for name, t in voices.items():
         rows.append(
             f"{name:<14}{t['scenarios']:>6}{t['passed']:>8}{t['task_success']['n']:>6}"
-            f"{_ms(t['reply_latency_ms']['p50']):>11}{t['cut_offs']['n']:>10}"
+            f"{fmt_ms(t['reply_latency_ms']['p50']):>11}{t['cut_offs']['n']:>10}"
             f"{t['false_stops_on_backchannels']['n']:>13}"
             f"{'-' if t['caller_wer'] is None else t['caller_wer']:>12}"
         )
     lat, stop = total["reply_latency_ms"], total["barge_in_heard_stop_ms"]
     rows += [
         "",
-        f"task success {_pct(total['task_success'])}, order accuracy "
-        f"{_pct(total['order_accuracy'])}",
-        f"reply latency p50 {_ms(lat['p50'])} ms, p95 {_ms(lat['p95'])} ms ({lat['n']} replies)",
-        f"false stops on backchannels {_pct(total['false_stops_on_backchannels'])}, cut-offs "
-        f"{_pct(total['cut_offs'])} (in pauses {_pct(total['cut_offs_in_pauses'])})",
-        f"barge-in heard-stop p50 {_ms(stop['p50'])} ms, p95 {_ms(stop['p95'])} ms "
+        f"task success {fmt_rate(total['task_success'])}, order accuracy "
+        f"{fmt_rate(total['order_accuracy'])}",
+        f"reply latency p50 {fmt_ms(lat['p50'])} ms, p95 {fmt_ms(lat['p95'])} ms "
+        f"({lat['n']} replies)",
+        f"false stops on backchannels {fmt_rate(total['false_stops_on_backchannels'])}, cut-offs "
+        f"{fmt_rate(total['cut_offs'])} (in pauses {fmt_rate(total['cut_offs_in_pauses'])})",
+        f"barge-in heard-stop p50 {fmt_ms(stop['p50'])} ms, p95 {fmt_ms(stop['p95'])} ms "
         f"({stop['n']} interruptions); caller WER as the server heard it "
         f"{total['caller_wer']}",
         f"{total['passed']} passed, {total['scenarios'] - total['passed']} failed",
