@@ -18,7 +18,7 @@ from tests.fakes.openai_server import MODEL
 from tests.postgres import postgres_server, postgres_url  # noqa: F401  (fixtures)
 from voxline.app import create_app
 from voxline.bot import Bot, load_bot
-from voxline.call import CallServices
+from voxline.call_services import CallServices
 from voxline.config import Settings, load_settings
 from voxline.records_sqlite import SqliteRecords
 from voxline.server import server_config

@@ -17,7 +17,8 @@ from fastapi.responses import JSONResponse, Response
 
 from voxline.ace.plugin_server import plugin_router
 from voxline.bot import Bot
-from voxline.call import Call, CallServices
+from voxline.call import Call
+from voxline.call_services import CallServices
 from voxline.calls_routes import calls_router
 from voxline.config import Settings
 from voxline.kb.config import KbConfig, bot_section, open_knowledge_base, prepare_knowledge_base

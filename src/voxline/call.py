@@ -11,12 +11,10 @@ import asyncio
 import itertools
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
 
 from voxline import logs
-from voxline.agents.base import Agent, Turn
-from voxline.bot import Bot
+from voxline.agents.base import Turn
+from voxline.call_services import CallServices, Observer
 from voxline.events import (
     AudioIn,
     BackendFailed,
@@ -42,14 +40,13 @@ from voxline.events import (
 from voxline.history import History
 from voxline.keypad import Keyed, KeypadAggregator, keypad_settings
 from voxline.playout import Outbound, Playout, Segment
-from voxline.records import Records
+from voxline.reply import Reply
 from voxline.resilience import describe, reporting_to
 from voxline.sample_clock import SampleClock
 from voxline.sentences import SentenceSplitter
 from voxline.speak_ahead import SpeakAhead
-from voxline.speech.base import AudioFormat, Recognizer, RecognizerHints, Synthesizer
+from voxline.speech.base import AudioFormat, RecognizerHints
 from voxline.speech.resilient_asr import UtteranceLost
-from voxline.speech.vad import SileroModel
 from voxline.speech.vad_gate import GatedVad
 from voxline.tools import ToolBox, ToolContext
 from voxline.turns import (
@@ -71,51 +68,7 @@ FALLBACK = "Sorry, I'm having trouble right now. Could you say that again?"
 # After a tool ran (an order placed), asking the caller to repeat could place it twice.
 FALLBACK_AFTER_TOOL = "That's done. Sorry, I'm having a little trouble right now."
 UNHEARD = "Sorry, I didn't catch that. Could you say it again?"  # the recognizer lost the words
-# Sees everything a call does (pages, recordings, metrics). Called on the event loop: it must
-# return at once and never raise into the call (a raising observer is logged and dropped).
-# Only observers with a true ``hears_audio`` attribute get the 20 ms audio frames.
-Observer = Callable[[CallNote], None]
 ANSWERING = ("rag", "plugin", "nvidia_rag")  # bots whose spoken reply answers a question
-
-
-@dataclass
-class Reply:
-    id: int
-    user_text: str | None  # None for the greeting and re-prompts
-    speculative: bool = False
-    confirmed: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task | None = None
-    heard: list[str] = field(default_factory=list)
-    timings: dict[str, Any] = field(default_factory=dict)
-    end_call: bool = False
-    outcome: str = ""
-    recorded: bool = False
-
-
-class DialogDriver(Protocol):
-    """Runs a call's dialog in place of the turn taker and agent (an ACE Colang bot,
-    ``voxline.ace.colang_dialog``). It hears every listener event as it comes, follows the
-    bot's speech through the call's notes, and speaks with ``Call.say`` and
-    ``Call.stop_reply``; ``run`` is its task for the life of the call."""
-
-    def heard(self, event: ListenerEvent) -> None: ...
-
-    async def run(self) -> None: ...
-
-
-@dataclass
-class CallServices:
-    """What every call of a process shares: models, providers and the records store."""
-
-    bot: Bot
-    recognizer: Recognizer
-    synthesizer: Synthesizer
-    agent_factory: Callable[[], Agent] | None  # None: a dialog driver speaks for the bot
-    records: Records
-    vad: SileroModel | None = None
-    # Each gives a new call its observer, or None to stay out of it.
-    observers: list[Callable[[Call], Observer | None]] = field(default_factory=list)
-    dialog: Callable[[Call], DialogDriver] | None = None
 
 
 class Call:

@@ -24,7 +24,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from voxline.bot import Bot
-from voxline.call import Call, CallServices
+from voxline.call import Call
+from voxline.call_services import CallServices
 from voxline.config import Settings
 from voxline.events import CallStart
 from voxline.records import Records

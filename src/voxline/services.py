@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from voxline.agents.base import Agent
 from voxline.bot import Bot
 from voxline.breaker import Breaker
-from voxline.call import CallServices
+from voxline.call_services import CallServices
 from voxline.config import Settings
 from voxline.keypad import keypad_settings
 from voxline.recording import Recordings, recordings_dir

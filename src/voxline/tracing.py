@@ -18,7 +18,8 @@ from voxline.events import CallNote, TurnEnded
 from voxline.metrics import SpeechEnds
 
 if TYPE_CHECKING:
-    from voxline.call import Call, Observer
+    from voxline.call import Call
+    from voxline.call_services import Observer
     from voxline.config import Settings
 
 log = logging.getLogger("voxline.tracing")

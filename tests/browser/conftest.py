@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import RunningServer, make_settings, serve_in_thread
 from voxline.app import create_app
-from voxline.call import CallServices
+from voxline.call_services import CallServices
 from voxline.recording import Recordings, recordings_dir
 from voxline.records_sqlite import SqliteRecords
 

@@ -29,7 +29,8 @@ from voxline.agents.plugin import chat_request, chat_sentences
 from voxline.events import BotSaid, CallNote, ListenerEvent, Transcript, TurnEnded
 
 if TYPE_CHECKING:
-    from voxline.call import Call, Reply
+    from voxline.call import Call
+    from voxline.reply import Reply
 
 log = logging.getLogger(__name__)
 TICK_S = 0.1  # how often pending async actions are polled (each also wakes the loop at its end)

@@ -24,7 +24,8 @@ import orjson
 from fastapi import APIRouter
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from voxline.call import Call, CallServices
+from voxline.call import Call
+from voxline.call_services import CallServices
 from voxline.config import Settings
 from voxline.events import (
     AudioIn,

@@ -15,7 +15,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from voxline import logs
 from voxline.audio import MULAW_RATE, Framer, frame_bytes, pcm_to_ulaw
-from voxline.call import Call, CallServices
+from voxline.call import Call
+from voxline.call_services import CallServices
 from voxline.events import CallStart, CallStop, MarkPlayed, TransportEvent
 from voxline.outbound import Phone
 from voxline.speech.base import AudioFormat
