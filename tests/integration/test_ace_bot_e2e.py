@@ -71,7 +71,10 @@ def bot_turns(turns: list[dict]) -> list[dict]:
 
 def test_an_early_reply_on_the_interim_and_the_same_final_does_not_retrigger(ace):
     result, turns, spoken = call(ace, [FRAME], [said()])
-    assert spoken.count("seven years") == 1, spoken  # answered once: the final was the same
+    # Answered once: the final was the same. (Words, not the phrase: when the audio runs low
+    # the splitter may cut a sentence between "seven" and "years", and segments synthesized
+    # side by side reach the TTS server in either order.)
+    assert spoken.split().count("seven") == 1, spoken
     assert result.clears == 0
     (answer,) = bot_turns(turns)
     assert "seven years" in answer["text"] and not answer["interrupted"]
@@ -82,7 +85,7 @@ def test_an_early_reply_on_the_interim_and_the_same_final_does_not_retrigger(ace
 
 def test_a_changed_final_retriggers_and_stops_the_first_answer(ace):
     result, turns, spoken = call(ace, [f"{FRAME}|{BATTERY}"], [said()])
-    assert "seven years" in spoken and "800" in spoken, spoken  # both were asked for
+    assert "seven" in spoken.split() and "800" in spoken, spoken  # both were asked for
     assert result.clears >= 1  # the first answer was playing when the final came
     answers = bot_turns(turns)  # one per sentence the flows said
     assert "800" in " ".join(t["text"] for t in answers) and not answers[-1]["interrupted"]
@@ -122,7 +125,7 @@ def test_final_mode_waits_for_the_final(ace, tmp_path):
     with stack_for(folder, tmp_path / "final") as stack:
         upload_docs(stack.server.url)
         final, _, spoken = call(stack, [FRAME], [said()])
-    assert spoken.count("seven years") == 1
+    assert spoken.split().count("seven") == 1, spoken
     early, late = interim.turns[1].latency, final.turns[1].latency
     assert early is not None and late is not None
     assert late - early >= 0.4, (early, late)  # 800 ms vs 240 ms of silence
