@@ -66,6 +66,19 @@ def _add_order_status(db: sqlite3.Connection) -> None:
         db.execute("ALTER TABLE orders ADD COLUMN updated_at REAL")
 
 
+def _use_wal(db: sqlite3.Connection, tries: int = 50) -> None:
+    """Switching to WAL takes an exclusive lock without waiting on the busy timeout, so two
+    processes opening a fresh file at once see "database is locked": retry, bounded."""
+    for attempt in range(tries):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or attempt == tries - 1:
+                raise
+            time.sleep(0.05)
+
+
 def _call_row(row: dict[str, Any]) -> dict[str, Any]:
     row["parameters"] = json.loads(row["parameters"] or "{}")
     return row
@@ -88,7 +101,7 @@ class SqliteRecords:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, check_same_thread=False)
             db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
+            _use_wal(db)
             with db:
                 db.executescript(SCHEMA)
                 _add_order_status(db)
