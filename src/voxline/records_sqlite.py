@@ -79,6 +79,29 @@ def _use_wal(db: sqlite3.Connection, tries: int = 50) -> None:
             time.sleep(0.05)
 
 
+def _create_schema(db: sqlite3.Connection) -> int | None:
+    """One immediate transaction, so a second process opening the same fresh file waits
+    instead of migrating half-made tables; returns the version found before, if any."""
+    db.isolation_level = None
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            _add_order_status(db)
+            found = db.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+            if found is None:
+                db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    finally:
+        db.isolation_level = ""
+    return found
+
+
 def _call_row(row: dict[str, Any]) -> dict[str, Any]:
     row["parameters"] = json.loads(row["parameters"] or "{}")
     return row
@@ -102,12 +125,7 @@ class SqliteRecords:
             db = sqlite3.connect(self.path, check_same_thread=False)
             db.row_factory = sqlite3.Row
             _use_wal(db)
-            with db:
-                db.executescript(SCHEMA)
-                _add_order_status(db)
-                found = db.execute("SELECT max(version) FROM schema_version").fetchone()[0]
-                if found is None:
-                    db.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+            found = _create_schema(db)
             if found is not None and found > SCHEMA_VERSION:
                 db.close()
                 raise RuntimeError(
