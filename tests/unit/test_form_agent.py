@@ -77,6 +77,10 @@ async def test_two_turns_then_the_read_back_with_the_price_and_a_yes(talk):
             pizza("small", ["cheese", "black olives"], "stuffed", 14.24),
         ),
         ("a large pizza on a thin crust with ham", pizza("large", ["ham"], "thin", 17.49)),
+        (
+            "Can I get a big one with pepperoni and mushrooms, thin crust?",
+            pizza("large", ["pepperoni", "mushrooms"], "thin", 18.49),
+        ),
     ],
 )
 async def test_one_sentence_orders(talk, said, expected):
@@ -255,10 +259,19 @@ async def test_a_placed_order_is_cancelled_after_a_yes(talk, cancel):
     assert (await talk.say("no thanks")).endswith("Goodbye!") and talk.ended
 
 
-async def test_a_no_keeps_the_placed_order(talk):
+@pytest.mark.parametrize("yes", ["yes, cancel", "yes, cancel it", "yes please cancel the order"])
+async def test_a_yes_that_repeats_cancel_cancels(talk, yes):
+    await order_and_confirm(talk, "a small pepperoni pizza, thin crust")
+    await talk.say("actually, please cancel my order")
+    assert "cancelled" in await talk.say(yes)
+    assert await talk.orders("placed") == []
+
+
+@pytest.mark.parametrize("no", ["no", "no, don't cancel it"])
+async def test_a_no_keeps_the_placed_order(talk, no):
     await order_and_confirm(talk, "a large pepperoni pizza on thin crust")
     await talk.say("cancel the order")
-    assert "keep your order" in await talk.say("no")
+    assert "keep your order" in await talk.say(no)
     assert len(await talk.orders("placed")) == 1
 
 

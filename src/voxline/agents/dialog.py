@@ -119,14 +119,14 @@ class Dialog:
         if "restart" in r.acts and not r.changes:
             st.draft, st.editing = Order(), False
             return self._ask(plan, st, "No problem, let's start over.")
-        if "cancel" in r.acts and not r.changes:
-            return self._cancel(st, plan)
-        if kind == "confirm_cancel" and not r.changes:
+        if kind == "confirm_cancel" and not r.changes:  # before "cancel": "yes, cancel it"
             if yes:
                 plan.action = "cancel"
                 return plan
             if "no" in r.acts:
                 return self._ask(plan, st, "Okay, I'll keep your order as it is.")
+        if "cancel" in r.acts and not r.changes:
+            return self._cancel(st, plan)
         if "readback" in r.acts and not r.changes:
             return self._read_order(st, plan)
         if r.off_menu:

@@ -256,6 +256,8 @@ class Reader:
             slot = self.schema.slot(target.slot)
             assert slot is not None and target.value is not None
             count_word = _count_before(tokens, m.start)
+            if count_word == "one" and m.start >= 3 and prev_end == m.start - 2:
+                count_word = None  # "a big one with pepperoni": "one" is the pizza, not a count
             cur = parts[-1] if parts else None
             if slot.name not in self.schema.item_names:
                 r.fields[slot.name] = target.value
