@@ -1,6 +1,8 @@
 """Matching what the caller heard: numbers, plurals, alternatives, repeats, WER."""
 
-from voxline.testbench.words import normalize, phrase_in, repeated_run, word_errors
+from voxline.testbench.caller_script import rule_for
+from voxline.testbench.scenario import Rule
+from voxline.testbench.words import normalize, phrase_at, phrase_in, repeated_run, word_errors
 
 
 def test_numbers_and_money_read_the_same_however_written():
@@ -33,3 +35,15 @@ def test_repeated_runs_are_found():
 def test_word_errors():
     assert word_errors("a large ham pizza", "a large hand pizza please") == (2, 4)
     assert word_errors("", "") == (0, 0)
+
+
+def test_the_caller_answers_the_bots_last_question():
+    """A read-back names the crust, then asks for a yes: the caller says yes, not the crust."""
+    rules = [Rule(("crust",), "Thin crust."), Rule(("shall i place", "is that right"), "Yes.")]
+    said = normalize(
+        "So that's a large bacon pizza on thin crust, $17.74. Shall I place the order?"
+    )
+    assert rule_for(rules, said) is rules[1]
+    assert rule_for(rules, normalize("Got it. Which crust would you like?")) is rules[0]
+    assert rule_for(rules, normalize("What size would you like?")) is None
+    assert phrase_at("crust|pizza", said) == 8

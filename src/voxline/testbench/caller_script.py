@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from voxline.testbench.far_end import TICK_S, FarEnd, Timeline
-from voxline.testbench.scenario import Scenario, Step
+from voxline.testbench.scenario import Rule, Scenario, Step
 from voxline.testbench.voices import Rendered, spoken_text
-from voxline.testbench.words import normalize, phrase_in
+from voxline.testbench.words import normalize, phrase_at, phrase_in
 
 log = logging.getLogger("voxline.testbench")
 MAX_TURN_S = 90.0  # a bot turn that never ends is cut short, and the call goes on
@@ -166,7 +166,7 @@ class CallerScript:
             said = normalize(heard)
             if step.until and any(phrase_in(p, said) for p in step.until):
                 break
-            rule = next((r for r in step.rules if any(phrase_in(p, said) for p in r.when)), None)
+            rule = rule_for(step.rules, said)
             line = rule.say if rule else step.otherwise
             if not line:
                 break
@@ -218,3 +218,14 @@ class CallerScript:
                 return True
             await far.next_tick()
         return False
+
+
+def rule_for(rules: list[Rule], said: list[str]) -> Rule | None:
+    """The rule for the bot's last question: a read-back that names the crust and ends "Shall
+    I place the order?" is answered yes, not with the crust again. Ties go to the first rule."""
+    best, best_at = None, -1
+    for rule in rules:
+        at = max((phrase_at(p, said) for p in rule.when), default=-1)
+        if at > best_at:
+            best, best_at = rule, at
+    return best

@@ -67,7 +67,7 @@ class CallExpect(Expect):
 
 @dataclass(frozen=True)
 class Rule:
-    when: tuple[str, ...]  # any of these phrases in the bot's last reply
+    when: tuple[str, ...]  # any of these phrases in the bot's last reply (the latest one wins)
     say: str
 
 

@@ -50,7 +50,13 @@ def _same(a: str, b: str) -> bool:
 
 def phrase_in(phrase: str, said: str | list[str]) -> bool:
     """Whether ``phrase`` (alternatives ``a|b``) is in what was said."""
+    return phrase_at(phrase, said) >= 0
+
+
+def phrase_at(phrase: str, said: str | list[str]) -> int:
+    """Where ``phrase`` (alternatives ``a|b``) last begins in what was said, or -1."""
     words = normalize(said) if isinstance(said, str) else said
+    last = -1
     for option in phrase.split("|"):
         target = normalize(option)
         if not target:
@@ -58,8 +64,8 @@ def phrase_in(phrase: str, said: str | list[str]) -> bool:
         n = len(target)
         for i in range(len(words) - n + 1):
             if all(_same(words[i + k], target[k]) for k in range(n)):
-                return True
-    return False
+                last = max(last, i)
+    return last
 
 
 def repeated_run(text: str, n: int = 4) -> str:
