@@ -13,6 +13,10 @@ overall, side by side in one run (so the machine's load is the same for all):
   line's speech, by more than 150 ms);
 - time per utterance p50/p95, one thread.
 
+The last configuration also gives whisper what the caller heard the bot say just before the
+line, as the call does: the bot's words come from playing each scenario in text with the bot's
+own dialog (the caller's lines as written), so they are the reply the line answers.
+
     python bench/recognition.py [--lines N] [--json FILE]
 """
 
@@ -32,22 +36,25 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from voxline.audio import duration, pcm_to_ulaw, ulaw_to_pcm  # noqa: E402
-from voxline.bot import load_bot  # noqa: E402
+from voxline.bot import Bot, load_bot  # noqa: E402
 from voxline.events import AudioIn, SpeechStarted, SpeechStopped, TranscriptKind  # noqa: E402
+from voxline.records_sqlite import SqliteRecords  # noqa: E402
 from voxline.speech.base import RecognizerHints  # noqa: E402
-from voxline.speech.utterances import PREROLL_S, TAIL_S, UtteranceStream  # noqa: E402
+from voxline.speech.utterances import HEARD_CHARS, PREROLL_S, TAIL_S, UtteranceStream  # noqa: E402
 from voxline.speech.vad import SileroModel  # noqa: E402
 from voxline.speech.vad_gate import GatedVad  # noqa: E402
-from voxline.speech.whisper import WhisperEngine, whisper_prompt  # noqa: E402
+from voxline.speech.whisper import BACKCHANNEL_PROMPT, WhisperEngine, whisper_prompt  # noqa: E402
+from voxline.testbench.caller_script import rule_for  # noqa: E402
+from voxline.testbench.conversation import Conversation  # noqa: E402
 from voxline.testbench.far_end import line_hiss  # noqa: E402
-from voxline.testbench.scenario import load_suite  # noqa: E402
+from voxline.testbench.scenario import Scenario, load_suite  # noqa: E402
 from voxline.testbench.voices import VoiceRenderer, spoken_text  # noqa: E402
-from voxline.testbench.words import normalize, word_errors  # noqa: E402
+from voxline.testbench.words import normalize, phrase_in, word_errors  # noqa: E402
 
 RATE = 8000
 FRAME = 320  # bytes: 20 ms of 16-bit PCM at 8 kHz
 EXTRA_VOICES = ("espeak-m", "awb", "kokoro-kumo", "rms-low", "slt-fast", "espeak-gb", "kal")
-YES_NO = ("yes", "yeah", "yep", "no", "nope")
+YES_NO = {"yes": "yes", "yeah": "yes", "yep": "yes", "no": "no", "nope": "no"}
 
 
 @dataclass
@@ -59,6 +66,8 @@ class Line:
     speech: tuple[float, float] = (0.0, 0.0)
     cuts: list[bytes] = field(default_factory=list)  # what the VAD and cutter passed on
     covered_s: float = 0.0
+    before: str = ""  # the bot's reply the line answers
+    over_bot: bool = False  # said while the bot talks: the call prompts for a backchannel
 
 
 def corpus(limit: int) -> list[Line]:
@@ -74,6 +83,47 @@ def corpus(limit: int) -> list[Line]:
                     hiss = -48.0 if i == 2 else sc.hiss_dbfs
                     out.append(Line(v, text, hiss))
     return out[:limit]
+
+
+async def _play(sc: Scenario, bot: Bot, records: SqliteRecords, out: dict[str, Line]) -> None:
+    """One scenario in text: the bot's reply before each caller line, first one kept."""
+    talk = Conversation(bot, records, call_id=sc.name)
+    last = bot.greeting
+    for step in sc.steps:
+        if step.kind in ("say", "backchannel"):
+            out.setdefault(
+                step.text, Line("", step.text, None, before=last, over_bot=step.over_bot)
+            )
+            if step.kind == "say":
+                last = await talk.say(step.text)
+        elif step.kind == "answer":
+            for _ in range(step.max_turns):
+                said = normalize(last)
+                if step.until and any(phrase_in(p, said) for p in step.until):
+                    break
+                rule = rule_for(list(step.rules), said)
+                line = rule.say if rule else step.otherwise
+                if not line:
+                    break
+                out.setdefault(line, Line("", line, None, before=last))
+                last = await talk.say(line)
+        if talk.ended:
+            break
+
+
+def replies_before(bot: Bot, scenarios: list[Scenario], folder: Path) -> dict[str, Line]:
+    out: dict[str, Line] = {}
+
+    async def play_all() -> None:
+        records = SqliteRecords(folder / "records.db")
+        try:
+            for sc in scenarios:
+                await _play(sc, bot, records, out)
+        finally:
+            await records.close()
+
+    asyncio.run(play_all())
+    return out
 
 
 def render(lines: list[Line], renderer: VoiceRenderer) -> None:
@@ -94,7 +144,7 @@ async def cut(ln: Line, vad_model: SileroModel, hints: RecognizerHints) -> None:
     vad = GatedVad(vad_model, RATE, gated=False)
     pieces: list[bytes] = []
 
-    async def keep(pcm: bytes, rate: int, over_bot: bool) -> str:
+    async def keep(pcm: bytes, rate: int, over_bot: bool, heard: str) -> str:
         pieces.append(pcm)
         return f"#{len(pieces) - 1}"  # a final that reuses its interim reuses this too
 
@@ -146,10 +196,11 @@ def slot_words(vocabulary: tuple[str, ...]) -> list[str]:
 
 
 def slots_in(text: str, vocab: list[str]) -> list[str]:
+    """The slot words in ``text``; "nope" is the same answer as "no"."""
     found, rest = [], f" {' '.join(normalize(text))} "
     for w in vocab:
         while f" {w} " in rest:
-            found.append(w)
+            found.append(YES_NO.get(w, w))
             rest = rest.replace(f" {w} ", " | ", 1)
     return found
 
@@ -159,6 +210,7 @@ class Config:
     name: str
     beam: int
     prompt: str
+    heard: bool = False  # as the call prompts: the bot's reply before, or for a backchannel
 
 
 def run(configs: list[Config], lines: list[Line], engine: WhisperEngine, vocab: list[str]):
@@ -170,7 +222,13 @@ def run(configs: list[Config], lines: list[Line], engine: WhisperEngine, vocab: 
             hyp, times = [], []
             for pcm in ln.cuts:
                 t0 = time.perf_counter()
-                hyp.append(engine.transcribe(pcm, RATE, cfg.prompt))
+                if cfg.heard and ln.over_bot:
+                    prompt = BACKCHANNEL_PROMPT + cfg.prompt  # as the call does
+                elif cfg.heard:
+                    prompt = f"{cfg.prompt} {ln.before[-HEARD_CHARS:]}".strip()
+                else:
+                    prompt = cfg.prompt
+                hyp.append(engine.transcribe(pcm, RATE, prompt))
                 times.append(time.perf_counter() - t0)
             text = " ".join(hyp)
             ref = spoken_text(ln.text)
@@ -209,13 +267,21 @@ def main() -> None:
     bot = load_bot(ROOT / "bots" / "pizza")
     hints = RecognizerHints(phrases=bot.vocabulary, example=bot.example)
     lines = corpus(args.lines)
+    scratch = ROOT / "var" / "cache" / "recognition-bench"
+    scratch.mkdir(parents=True, exist_ok=True)
+    (scratch / "records.db").unlink(missing_ok=True)
+    before = replies_before(bot, load_suite(ROOT / "bots" / "pizza"), scratch)
+    for ln in lines:
+        if (seen := before.get(ln.text)) is not None:
+            ln.before, ln.over_bot = seen.before, seen.over_bot
     render(lines, VoiceRenderer(ROOT / "var" / "cache" / "voices"))
     vad = SileroModel()
     for ln in lines:
         asyncio.run(cut(ln, vad, hints))
     configs = [
         Config("before: beam 1, word-list prompt", 1, ", ".join(bot.vocabulary[:40])),
-        Config("now: beam 5, example sentence", 5, whisper_prompt(hints)),
+        Config("then: beam 5, example sentence", 5, whisper_prompt(hints)),
+        Config("now: + the bot's words before", 5, whisper_prompt(hints), heard=True),
     ]
     rows = run(configs, lines, WhisperEngine(workers=1), slot_words(bot.vocabulary))
     voices = sorted({ln.voice for ln in lines})

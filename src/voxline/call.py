@@ -457,6 +457,7 @@ class Call:
 
     def _on_heard(self, segment: Segment) -> None:
         self.history.assistant(segment.text)
+        self.recognition.heard(segment.text)
         if isinstance(segment.owner, Reply):
             segment.owner.heard.append(segment.text)
 

@@ -9,13 +9,13 @@ import json
 
 import pytest
 
-from tests.conversation import Conversation
 from tests.fakes.openai_server import FakeOpenAI, function_text, native_call, text
 from tests.integration.test_llm_agent import bot, collect, make_agent, speech  # noqa: F401
 from voxline.agents.base import Turn
 from voxline.events import ToolCall, ToolResult
 from voxline.history import History
 from voxline.records_sqlite import SqliteRecords
+from voxline.testbench.conversation import Conversation
 from voxline.tools import ToolBox, ToolContext
 
 pytest_plugins = ["tests.fakes.openai_fixtures"]

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from tests.conversation import Conversation
 from voxline.records_sqlite import SqliteRecords
+from voxline.testbench.conversation import Conversation
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conversation import Conversation
 from voxline.agents.slots import words
 from voxline.records_sqlite import SqliteRecords
+from voxline.testbench.conversation import Conversation
 
 CORPUS = json.loads((Path(__file__).parents[1] / "data" / "misheard.json").read_text())["pizza"]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conversation import Conversation
 from voxline.bot import load_bot
 from voxline.records_sqlite import SqliteRecords
+from voxline.testbench.conversation import Conversation
 
 DATA = Path(__file__).parents[1] / "data"
 BOT = load_bot(DATA / "bots" / "delivery")

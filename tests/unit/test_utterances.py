@@ -15,10 +15,12 @@ class Transcriber:
     def __init__(self) -> None:
         self.calls: list[int] = []
         self.over_bot: list[bool] = []
+        self.heard: list[str] = []
 
-    async def __call__(self, pcm: bytes, rate: int, over_bot: bool) -> str:
+    async def __call__(self, pcm: bytes, rate: int, over_bot: bool, heard: str) -> str:
         self.calls.append(len(pcm) // 320)
         self.over_bot.append(over_bot)
+        self.heard.append(heard)
         await asyncio.sleep(0)
         return f"utterance of {len(pcm) // 320} frames"
 
@@ -86,6 +88,20 @@ async def test_speech_that_began_over_the_bot_is_transcribed_as_such():
     await feed(stream, "v" * 10 + "." * 45, t)
     await collect(stream, 4)
     assert tx.over_bot == [True, False]  # the interim reused for the final: one run each
+    await stream.aclose()
+
+
+async def test_each_utterance_is_transcribed_with_the_bot_words_heard_before_it():
+    tx = Transcriber()
+    stream = UtteranceStream(tx, 8000, RecognizerHints(), clock=lambda: 0.0)
+    stream.heard("Got it, a large pizza.")
+    stream.heard("Which crust would you like?")
+    t = await feed(stream, "v" * 20 + "." * 45)
+    await collect(stream, 2)
+    stream.heard("x" * 300)  # a long reply: its end, where the question is, is kept
+    await feed(stream, "v" * 20 + "." * 45, t)
+    await collect(stream, 2)
+    assert tx.heard == ["Got it, a large pizza. Which crust would you like?", "x" * 200]
     await stream.aclose()
 
 

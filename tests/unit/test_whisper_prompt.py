@@ -13,3 +13,10 @@ def test_a_vocabulary_alone_is_framed_by_short_answers():
     prompt = whisper_prompt(RecognizerHints(phrases=("Kestrel", "Heron")))
     assert prompt.startswith("Yes. No") and "Kestrel, Heron" in prompt
     assert whisper_prompt(RecognizerHints()) == ""
+
+
+def test_the_bot_words_the_caller_answers_come_last():
+    hints = RecognizerHints(example="A large pepperoni, please.")
+    prompt = whisper_prompt(hints, "Which crust would you like?")
+    assert prompt == "A large pepperoni, please. Which crust would you like?"
+    assert whisper_prompt(RecognizerHints(), "Anything else?") == "Anything else?"

@@ -111,6 +111,10 @@ class ResilientRecognition:
         if self._inner is not None:
             self._inner.eager(on)
 
+    def heard(self, text: str) -> None:
+        if self._inner is not None:
+            self._inner.heard(text)
+
     def __aiter__(self) -> AsyncIterator[Transcript | UtteranceLost]:
         return self._iterate()
 

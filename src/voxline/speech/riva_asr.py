@@ -183,6 +183,9 @@ class RivaRecognizerStream:
     def eager(self, on: bool) -> None:
         """Nothing to do: Riva always streams partials."""
 
+    def heard(self, text: str) -> None:
+        """Nothing to do: Riva's speech contexts are fixed when its stream opens."""
+
     def __aiter__(self) -> AsyncIterator[Transcript]:
         return self._iterate()
 

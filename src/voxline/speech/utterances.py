@@ -19,14 +19,16 @@ from voxline.audio import duration
 from voxline.events import AudioIn, Transcript, TranscriptKind
 from voxline.speech.base import RecognizerHints
 
-# (pcm, rate, over_bot) -> text; over_bot: spoken while the bot talked (likely a backchannel)
-Transcribe = Callable[[bytes, int, bool], Awaitable[str]]
+# (pcm, rate, over_bot, heard) -> text; over_bot: spoken while the bot talked (likely a
+# backchannel); heard: the bot's last words the caller heard, which the caller is answering
+Transcribe = Callable[[bytes, int, bool, str], Awaitable[str]]
 
 PREROLL_S = 0.5  # audio kept from before the VAD onset: onsets are detected 100-300 ms late
 TAIL_S = 0.3  # trailing silence kept after the last voiced frame
 EAGER_FIRST_S = 0.25  # voiced time before the first eager partial ("No, no" is a word)
 EAGER_EVERY_S = 0.4  # voiced time between eager partials
 MAX_UTTERANCE_S = 30.0  # longer speech is cut and finalized, so memory stays bounded
+HEARD_CHARS = 200  # of the bot's latest words kept as context: its question is at the end
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,7 @@ class _Job:
     pcm: bytes | None  # None: reuse the previous interim text
     speech_end: float
     over_bot: bool = False
+    heard: str = ""
 
 
 class UtteranceStream:
@@ -63,11 +66,15 @@ class UtteranceStream:
         self._eager_voiced_s = 0.0
         self._over_bot = False  # the utterance began while the bot was talking
         self._eager_partials = 0  # asked for in this utterance
+        self._heard = ""
         self._worker = asyncio.create_task(self._work())
 
     def eager(self, on: bool) -> None:
         self._eager = on
         self._eager_voiced_s = 0.0
+
+    def heard(self, text: str) -> None:
+        self._heard = f"{self._heard} {text}".strip()[-HEARD_CHARS:]
 
     async def send(self, audio: AudioIn, voiced: bool | None) -> None:
         frame_s = duration(audio.pcm, self._rate)
@@ -107,7 +114,13 @@ class UtteranceStream:
             and silence_ms >= self._hints.stop_history_eou_ms
         ):
             self._interim_sent, self._resumed = True, False
-            job = _Job(TranscriptKind.INTERIM, self._speech(), self._last_voiced, self._over_bot)
+            job = _Job(
+                TranscriptKind.INTERIM,
+                self._speech(),
+                self._last_voiced,
+                self._over_bot,
+                self._heard,
+            )
             self._jobs.put_nowait(job)
 
     def _start(self) -> None:
@@ -127,7 +140,8 @@ class UtteranceStream:
     def _finish(self, speech_end: float) -> None:
         reuse = self._interim_sent and not self._resumed
         pcm = None if reuse else self._speech()
-        self._jobs.put_nowait(_Job(TranscriptKind.FINAL, pcm, speech_end, self._over_bot))
+        job = _Job(TranscriptKind.FINAL, pcm, speech_end, self._over_bot, self._heard)
+        self._jobs.put_nowait(job)
         self._in_utterance = False
         self._buf = bytearray()
 
@@ -138,7 +152,8 @@ class UtteranceStream:
                 if job.pcm is None:
                     text = last_interim
                 else:
-                    text = (await self._transcribe(job.pcm, self._rate, job.over_bot)).strip()
+                    said = await self._transcribe(job.pcm, self._rate, job.over_bot, job.heard)
+                    text = said.strip()
                 if job.kind is TranscriptKind.INTERIM:
                     last_interim = text
                 if text:

@@ -57,15 +57,19 @@ class WhisperEngine:
         return " ".join(w for w in words if w)
 
 
-def whisper_prompt(hints: RecognizerHints) -> str:
+def whisper_prompt(hints: RecognizerHints, heard: str = "") -> str:
     """The text whisper reads as what came before the caller's words. A sentence, not a word
     list: after "small, medium, ..., pineapple, spinach" a lone "Yes." was heard as "rice." or
-    "beans. Yes." (the bench's voices, WER .26); after the pizza bot's example sentence, .16."""
+    "beans. Yes." (the bench's voices, WER .26); after the pizza bot's example sentence, .16.
+    Then the bot's last words, as in the conversations whisper learnt from: an answer to
+    "Which crust would you like?" is more likely "Thin." than "In."."""
     if hints.example:
-        return hints.example
-    if not hints.phrases:
-        return ""
-    return "Yes. No, that's all. " + ", ".join(hints.phrases[:40]) + "."
+        base = hints.example
+    elif hints.phrases:
+        base = "Yes. No, that's all. " + ", ".join(hints.phrases[:40]) + "."
+    else:
+        base = ""
+    return f"{base} {heard}".strip()
 
 
 # Over the bot most speech is a backchannel; without these in its prompt whisper tiny made
@@ -88,12 +92,11 @@ class WhisperRecognizer:
         self.clock = clock
 
     def open(self, fmt: AudioFormat, hints: RecognizerHints) -> UtteranceStream:
-        prompt = whisper_prompt(hints)
-        over_bot_prompt = BACKCHANNEL_PROMPT + prompt
+        over_bot_prompt = BACKCHANNEL_PROMPT + whisper_prompt(hints)
 
-        async def transcribe(pcm: bytes, rate: int, over_bot: bool) -> str:
+        async def transcribe(pcm: bytes, rate: int, over_bot: bool, heard: str) -> str:
             loop = asyncio.get_running_loop()
-            text = over_bot_prompt if over_bot else prompt
+            text = over_bot_prompt if over_bot else whisper_prompt(hints, heard)
             return await loop.run_in_executor(
                 self.executor, self.engine.transcribe, pcm, rate, text
             )

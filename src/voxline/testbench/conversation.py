@@ -1,4 +1,4 @@
-"""A conversation with the offline form agent: caller lines in, replies out, real records.
+"""A conversation in text with the offline form agent: caller lines in, replies out, real records.
 
 Each reply goes into the history as fully heard unless ``heard`` says how much of it was (a
 barge-in), the way ``Call`` records what was played.
