@@ -43,8 +43,19 @@ class SileroModel:
             str(path or default_model_path()), sess_options=opts, providers=["CPUExecutionProvider"]
         )
 
-    def stream(self, rate: int) -> VadStream:
-        return VadStream(self, rate)
+    def stream(self, rate: int, phases: int = 1) -> VadStream:
+        return VadStream(self, rate, phases)
+
+
+class _Phase:
+    """One Silero state over the audio, its windows starting ``offset`` samples in."""
+
+    def __init__(self, offset: int) -> None:
+        self.buf = np.zeros(offset, dtype=np.float32)
+        self.context = np.zeros(CONTEXT, dtype=np.float32)
+        self.h = np.zeros((1, 1, 128), dtype=np.float32)
+        self.c = np.zeros((1, 1, 128), dtype=np.float32)
+        self.last = 0.0  # the latest window's probability
 
 
 class VadStream:
@@ -54,31 +65,47 @@ class VadStream:
     VAD restarting when the caller begins), Silero's state never settles and some voices stay
     under 0.35 for a whole "Yes, that's right." (measured on the bench's flite and Kokoro
     voices); after 300-500 ms of silence the same audio reads 0.6-0.85.
+
+    On telephone voices Silero also depends on where its windows fall: the same "No, that's
+    it." peaks at 0.41 or 0.69 as the audio starts 20 ms earlier or later. ``phases`` states
+    run over the same audio with windows staggered by ``WINDOW / phases``; each window reports
+    the highest of their latest probabilities, so one unlucky alignment loses no word.
     """
 
-    def __init__(self, model: SileroModel, rate: int) -> None:
+    def __init__(self, model: SileroModel, rate: int, phases: int = 1) -> None:
         self._session = model.session
         self._resampler = Resampler(rate, VAD_RATE)
-        self._buf = np.zeros(0, dtype=np.float32)
-        self._context = np.zeros(CONTEXT, dtype=np.float32)
-        self._h = np.zeros((1, 1, 128), dtype=np.float32)
-        self._c = np.zeros((1, 1, 128), dtype=np.float32)
+        self._phases = [_Phase(k * WINDOW // phases) for k in range(phases)]
         self.push(bytes(2 * round(rate * PRIME_S)))
-        self._buf = np.zeros(0, dtype=np.float32)
 
     def push(self, pcm: bytes) -> list[tuple[float, float]]:
-        """(probability, lag) per completed window; lag is how long before the end of ``pcm``
-        that window ended, so callers can time-stamp it."""
-        self._buf = np.concatenate((self._buf, pcm_to_float(self._resampler.process(pcm))))
+        """(probability, lag) per completed window of the first phase; lag is how long before
+        the end of ``pcm`` that window ended, so callers can time-stamp it."""
+        audio = pcm_to_float(self._resampler.process(pcm))
+        runs = [self._run(ph, audio) for ph in self._phases]
         probs = []
-        while len(self._buf) >= WINDOW:
-            window, self._buf = self._buf[:WINDOW], self._buf[WINDOW:]
-            x = np.concatenate((self._context, window))[None, :]
-            feed = {"input": x, "h": self._h, "c": self._c}
-            out, self._h, self._c = self._session.run(None, feed)
-            self._context = window[-CONTEXT:]
-            probs.append((float(np.asarray(out).reshape(-1)[0]), len(self._buf) / VAD_RATE))
+        for prob, lag in runs[0]:
+            # the other phases' windows that ended within this one's span
+            for ph, run in zip(self._phases[1:], runs[1:], strict=True):
+                while run and run[0][1] >= lag:
+                    ph.last = run.pop(0)[0]
+                prob = max(prob, ph.last)
+            probs.append((prob, lag))
+        for ph, run in zip(self._phases[1:], runs[1:], strict=True):
+            if run:  # ended after the first phase's last window: counts toward its next
+                ph.last = run[-1][0]
         return probs
+
+    def _run(self, ph: _Phase, audio: np.ndarray) -> list[tuple[float, float]]:
+        ph.buf = np.concatenate((ph.buf, audio))
+        out = []
+        while len(ph.buf) >= WINDOW:
+            window, ph.buf = ph.buf[:WINDOW], ph.buf[WINDOW:]
+            x = np.concatenate((ph.context, window))[None, :]
+            res, ph.h, ph.c = self._session.run(None, {"input": x, "h": ph.h, "c": ph.c})
+            ph.context = window[-CONTEXT:]
+            out.append((float(np.asarray(res).reshape(-1)[0]), len(ph.buf) / VAD_RATE))
+        return out
 
 
 @dataclass(frozen=True, slots=True)

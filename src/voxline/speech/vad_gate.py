@@ -25,6 +25,11 @@ from voxline.speech.vad import SileroModel, VadTracker
 Edge = SpeechStarted | SpeechStopped
 QUIET_HOLD_S = 0.3  # longer than the gaps inside an utterance the tracker bridges
 SPEECH_DBFS = -40.0  # once speech began, frames this loud keep the VAD's lower threshold
+# Where the VAD alone cuts the caller's utterances (no endpointing recognizer), a word it
+# misses is lost: four staggered model states (``VadStream``) instead of one took the
+# recognition bench's 240 lines from 2 lost and 10 cut to 0 lost and 5 cut, for one extra
+# onset per minute of loud hum or babble. Gated, the VAD only vets onsets: one state.
+UNGATED_PHASES = 4
 
 
 class GatedVad:
@@ -40,7 +45,8 @@ class GatedVad:
         self.gated = gated
         self.confirm_s = confirm_s
         self.level = LineLevel()
-        self.stream = model.stream(rate)
+        self.phases = 1 if gated else UNGATED_PHASES
+        self.stream = model.stream(rate, self.phases)
         self.tracker = VadTracker()
         self._on = True
         self._fresh = False  # the model sat out quiet frames: restart it on the next loud one
@@ -87,7 +93,7 @@ class GatedVad:
 
     def _model(self, pcm: bytes, end: float, loud: bool) -> list[Edge]:
         if self._fresh:
-            self.stream = self.model.stream(self.rate)
+            self.stream = self.model.stream(self.rate, self.phases)
             pcm = self._previous + pcm
             self._fresh = False
         edges: list[Edge] = []
