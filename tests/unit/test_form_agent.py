@@ -88,6 +88,14 @@ async def test_one_sentence_orders(talk, said, expected):
     assert await talk.orders() == [expected]
 
 
+async def test_a_size_word_before_crust_is_no_size(talk):
+    """The bench: "Thick crust." heard as "Big crust." made the medium a large."""
+    await talk.say("a medium pizza with black olives and onions")
+    reply = await talk.say("big crust")
+    assert "large" not in reply and reply.startswith("Sorry") and "Which crust" in reply
+    assert talk.draft() == [{"size": "medium", "toppings": ["black olives", "onions"]}]
+
+
 async def test_asks_one_missing_item_at_a_time(talk):
     assert "size" in (await talk.say("I want a pizza")).lower()
     reply = await talk.say("medium")

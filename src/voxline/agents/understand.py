@@ -158,7 +158,7 @@ class Reader:
             r.acts.add("item")  # "I'd like a pizza": a start, if nothing more
         if "readback" in r.acts:
             r.acts -= {"repeat", "menu"}
-        mentions = self.lexicon.find(tokens)
+        mentions = [m for m in self.lexicon.find(tokens) if not self._heads_other(m, tokens)]
         self._patterns(r, text, said, focus)
         mentions = self._references(r, tokens, mentions, draft)
         r.off_menu = [t for m in mentions for t in m.targets if t.value is None]
@@ -193,6 +193,16 @@ class Reader:
                 r.parts.append(Part())
             r.parts[0].empty.append(slot.name)
         return r
+
+    def _heads_other(self, m: Mention, tokens: list[str]) -> bool:
+        """A one-value word right before another slot's noun describes that slot, not its
+        own: "big crust" (a misheard "thick crust") is no size."""
+        after = tokens[m.end] if m.end < len(tokens) else ""
+        own = {t.slot for t in m.targets}
+        if not after or any(after in self.heads.get(name, ()) for name in own):
+            return False  # "large pizza": its own noun
+        single = all(not (s := self.schema.slot(name)) or not s.many for name in own)
+        return single and any(after in heads for heads in self.heads.values())
 
     def _patterns(self, r: Reading, text: str, said: str, focus: str | None) -> None:
         for slot in self.schema.slots:
