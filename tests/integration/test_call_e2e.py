@@ -25,7 +25,16 @@ def lines(speak, *texts: str) -> list[Line]:
     return out
 
 
-async def test_a_pizza_order_over_the_phone(pizza_server, speak):
+async def test_a_pizza_order_over_the_phone(pizza_server, speak, monkeypatch):
+    engine = pizza_server.services.recognizer.engine
+    prompts: list[str] = []
+    transcribe = engine.transcribe
+
+    def heard_with(pcm: bytes, rate: int, prompt: str = "") -> str:
+        prompts.append(prompt)
+        return transcribe(pcm, rate, prompt)
+
+    monkeypatch.setattr(engine, "transcribe", heard_with)
     caller = SimulatedCaller(
         pizza_server.ws_url,
         lines(speak, "I'd like a large pepperoni pizza", "thin crust", "yes please"),
@@ -46,6 +55,9 @@ async def test_a_pizza_order_over_the_phone(pizza_server, speak):
     assert "pepperoni" in said[0] and "crust" in said[1]  # whisper may hear "then crust"
     user = [t for t in turns if t["role"] == "user"]
     assert all(0 < t["timings"]["latency"] < 5 for t in user)
+    # whisper heard "thin crust" after the question the caller had just heard
+    assert any(p.endswith("Which crust would you like: thin, regular, thick or stuffed?")
+               for p in prompts), prompts  # fmt: skip
 
 
 async def test_barge_in_clears_playback_and_history_keeps_only_what_was_heard(pizza_server, speak):
