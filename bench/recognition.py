@@ -43,13 +43,13 @@ from voxline.speech.base import RecognizerHints  # noqa: E402
 from voxline.speech.utterances import HEARD_CHARS, PREROLL_S, TAIL_S, UtteranceStream  # noqa: E402
 from voxline.speech.vad import SileroModel  # noqa: E402
 from voxline.speech.vad_gate import GatedVad  # noqa: E402
-from voxline.speech.whisper import BACKCHANNEL_PROMPT, WhisperEngine, whisper_prompt  # noqa: E402
-from voxline.testbench.caller_script import rule_for  # noqa: E402
+from voxline.speech.whisper import WhisperEngine, utterance_prompt, whisper_prompt  # noqa: E402
+from voxline.testbench.caller_script import answer_for  # noqa: E402
 from voxline.testbench.conversation import Conversation  # noqa: E402
 from voxline.testbench.far_end import line_hiss  # noqa: E402
 from voxline.testbench.scenario import Scenario, load_suite  # noqa: E402
 from voxline.testbench.voices import VoiceRenderer, spoken_text  # noqa: E402
-from voxline.testbench.words import normalize, phrase_in, word_errors  # noqa: E402
+from voxline.testbench.words import normalize, word_errors  # noqa: E402
 
 RATE = 8000
 FRAME = 320  # bytes: 20 ms of 16-bit PCM at 8 kHz
@@ -98,11 +98,7 @@ async def _play(sc: Scenario, bot: Bot, records: SqliteRecords, out: dict[str, L
                 last = await talk.say(step.text)
         elif step.kind == "answer":
             for _ in range(step.max_turns):
-                said = normalize(last)
-                if step.until and any(phrase_in(p, said) for p in step.until):
-                    break
-                rule = rule_for(list(step.rules), said)
-                line = rule.say if rule else step.otherwise
+                line, _ = answer_for(step, normalize(last))
                 if not line:
                     break
                 out.setdefault(line, Line("", line, None, before=last))
@@ -210,7 +206,7 @@ class Config:
     name: str
     beam: int
     prompt: str
-    heard: bool = False  # as the call prompts: the bot's reply before, or for a backchannel
+    hints: RecognizerHints | None = None  # prompt as the call does, with the reply before
 
 
 def run(configs: list[Config], lines: list[Line], engine: WhisperEngine, vocab: list[str]):
@@ -222,12 +218,9 @@ def run(configs: list[Config], lines: list[Line], engine: WhisperEngine, vocab: 
             hyp, times = [], []
             for pcm in ln.cuts:
                 t0 = time.perf_counter()
-                if cfg.heard and ln.over_bot:
-                    prompt = BACKCHANNEL_PROMPT + cfg.prompt  # as the call does
-                elif cfg.heard:
-                    prompt = f"{cfg.prompt} {ln.before[-HEARD_CHARS:]}".strip()
-                else:
-                    prompt = cfg.prompt
+                prompt = cfg.prompt
+                if cfg.hints is not None:  # as the call prompts
+                    prompt = utterance_prompt(cfg.hints, ln.over_bot, ln.before[-HEARD_CHARS:])
                 hyp.append(engine.transcribe(pcm, RATE, prompt))
                 times.append(time.perf_counter() - t0)
             text = " ".join(hyp)
@@ -281,7 +274,7 @@ def main() -> None:
     configs = [
         Config("before: beam 1, word-list prompt", 1, ", ".join(bot.vocabulary[:40])),
         Config("then: beam 5, example sentence", 5, whisper_prompt(hints)),
-        Config("now: + the bot's words before", 5, whisper_prompt(hints), heard=True),
+        Config("now: + the bot's words before", 5, "", hints),
     ]
     rows = run(configs, lines, WhisperEngine(workers=1), slot_words(bot.vocabulary))
     voices = sorted({ln.voice for ln in lines})

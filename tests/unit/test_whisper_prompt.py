@@ -1,7 +1,7 @@
 """Whisper's prompt: the bot's example sentence, else a sentence around its vocabulary."""
 
 from voxline.speech.base import RecognizerHints
-from voxline.speech.whisper import whisper_prompt
+from voxline.speech.whisper import BACKCHANNEL_PROMPT, utterance_prompt, whisper_prompt
 
 
 def test_the_bots_example_sentence_is_the_prompt():
@@ -20,3 +20,11 @@ def test_the_bot_words_the_caller_answers_come_last():
     prompt = whisper_prompt(hints, "Which crust would you like?")
     assert prompt == "A large pepperoni, please. Which crust would you like?"
     assert whisper_prompt(RecognizerHints(), "Anything else?") == "Anything else?"
+
+
+def test_speech_begun_over_the_bot_is_prompted_as_a_backchannel_not_an_answer():
+    hints = RecognizerHints(example="A large pepperoni, please.")
+    over = utterance_prompt(hints, True, "Which crust would you like?")
+    assert over == BACKCHANNEL_PROMPT + "A large pepperoni, please."
+    answer = utterance_prompt(hints, False, "Which crust would you like?")
+    assert answer == "A large pepperoni, please. Which crust would you like?"

@@ -201,8 +201,9 @@ class Reader:
         own = {t.slot for t in m.targets}
         if not after or any(after in self.heads.get(name, ()) for name in own):
             return False  # "large pizza": its own noun
-        single = all(not (s := self.schema.slot(name)) or not s.many for name in own)
-        return single and any(after in heads for heads in self.heads.values())
+        if any((s := self.schema.slot(name)) and s.many for name in own):
+            return False  # "pepperoni crust": a list word is kept
+        return any(after in heads for heads in self.heads.values())
 
     def _patterns(self, r: Reading, text: str, said: str, focus: str | None) -> None:
         for slot in self.schema.slots:

@@ -77,6 +77,12 @@ def whisper_prompt(hints: RecognizerHints, heard: str = "") -> str:
 BACKCHANNEL_PROMPT = "Mm-hmm. Uh-huh. Yeah. Okay. Right. No, no, actually, "
 
 
+def utterance_prompt(hints: RecognizerHints, over_bot: bool, heard: str) -> str:
+    """The prompt for one utterance: begun over the bot, most likely a backchannel; else an
+    answer to what the caller heard."""
+    return BACKCHANNEL_PROMPT + whisper_prompt(hints) if over_bot else whisper_prompt(hints, heard)
+
+
 class WhisperRecognizer:
     name = "embedded"
     caps = RecognizerCaps(streaming=False, endpointing=False)
@@ -92,11 +98,9 @@ class WhisperRecognizer:
         self.clock = clock
 
     def open(self, fmt: AudioFormat, hints: RecognizerHints) -> UtteranceStream:
-        over_bot_prompt = BACKCHANNEL_PROMPT + whisper_prompt(hints)
-
         async def transcribe(pcm: bytes, rate: int, over_bot: bool, heard: str) -> str:
             loop = asyncio.get_running_loop()
-            text = over_bot_prompt if over_bot else whisper_prompt(hints, heard)
+            text = utterance_prompt(hints, over_bot, heard)
             return await loop.run_in_executor(
                 self.executor, self.engine.transcribe, pcm, rate, text
             )

@@ -9,7 +9,7 @@ of its speech, so the judge can tell when the bot answered, cut in, or stopped.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from voxline.testbench.far_end import TICK_S, FarEnd, Timeline
@@ -163,11 +163,7 @@ class CallerScript:
                 break
             await self._turn_over(far, since)
             heard = await self.hear(far.timeline.bot_audio(since, far.tick))
-            said = normalize(heard)
-            if step.until and any(phrase_in(p, said) for p in step.until):
-                break
-            rule = rule_for(step.rules, said)
-            line = rule.say if rule else step.otherwise
+            line, rule = answer_for(step, normalize(heard))
             if not line:
                 break
             entry = StepLog(i, "say", text=line, voice=voice, heard_before=heard)
@@ -220,7 +216,16 @@ class CallerScript:
         return False
 
 
-def rule_for(rules: list[Rule], said: list[str]) -> Rule | None:
+def answer_for(step: Step, said: list[str]) -> tuple[str, Rule | None]:
+    """What an answer step says to the bot's reply, and by which rule; "" once it is over
+    (the reply says one of ``until``, or nothing matches and there is no ``otherwise``)."""
+    if step.until and any(phrase_in(p, said) for p in step.until):
+        return "", None
+    rule = rule_for(step.rules, said)
+    return (rule.say if rule else step.otherwise), rule
+
+
+def rule_for(rules: Iterable[Rule], said: list[str]) -> Rule | None:
     """The rule for the bot's last question: a read-back that names the crust and ends "Shall
     I place the order?" is answered yes, not with the crust again. Ties go to the first rule."""
     best, best_at = None, -1
