@@ -13,9 +13,10 @@ overall, side by side in one run (so the machine's load is the same for all):
   line's speech, by more than 150 ms);
 - time per utterance p50/p95, one thread.
 
-The last configuration also gives whisper what the caller heard the bot say just before the
-line, as the call does: the bot's words come from playing each scenario in text with the bot's
-own dialog (the caller's lines as written), so they are the reply the line answers.
+The last two configurations also give whisper what the caller heard the bot say just before
+the line, as the call does: the bot's words come from playing each scenario in text with the
+bot's own dialog (the caller's lines as written), so they are the reply the line answers. The
+last one runs the encoder on a 10 s window instead of 30 s, as the server does.
 
     python bench/recognition.py [--lines N] [--json FILE]
 """
@@ -43,7 +44,12 @@ from voxline.speech.base import RecognizerHints  # noqa: E402
 from voxline.speech.utterances import HEARD_CHARS, PREROLL_S, TAIL_S, UtteranceStream  # noqa: E402
 from voxline.speech.vad import SileroModel  # noqa: E402
 from voxline.speech.vad_gate import GatedVad  # noqa: E402
-from voxline.speech.whisper import WhisperEngine, utterance_prompt, whisper_prompt  # noqa: E402
+from voxline.speech.whisper import (  # noqa: E402
+    WINDOWS,
+    WhisperEngine,
+    utterance_prompt,
+    whisper_prompt,
+)
 from voxline.testbench.caller_script import answer_for  # noqa: E402
 from voxline.testbench.conversation import Conversation  # noqa: E402
 from voxline.testbench.far_end import line_hiss  # noqa: E402
@@ -207,12 +213,13 @@ class Config:
     beam: int
     prompt: str
     hints: RecognizerHints | None = None  # prompt as the call does, with the reply before
+    windows: tuple[int, ...] | None = None  # encoder windows; None: faster-whisper's 30 s
 
 
 def run(configs: list[Config], lines: list[Line], engine: WhisperEngine, vocab: list[str]):
     rows: dict[str, dict[str, dict]] = {}
     for cfg in configs:
-        engine.beam = cfg.beam
+        engine.beam, engine.windows = cfg.beam, cfg.windows
         per: dict[str, dict] = {}
         for ln in lines:
             hyp, times = [], []
@@ -274,7 +281,8 @@ def main() -> None:
     configs = [
         Config("before: beam 1, word-list prompt", 1, ", ".join(bot.vocabulary[:40])),
         Config("then: beam 5, example sentence", 5, whisper_prompt(hints)),
-        Config("now: + the bot's words before", 5, "", hints),
+        Config("then: + the bot's words before", 5, "", hints),
+        Config("now: + encoder on a 10 s window", 5, "", hints, WINDOWS),
     ]
     rows = run(configs, lines, WhisperEngine(workers=1), slot_words(bot.vocabulary))
     voices = sorted({ln.voice for ln in lines})
