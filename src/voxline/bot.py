@@ -38,6 +38,9 @@ class TurnSettings:
     stop_history_ms: int = 800
     stop_history_eou_ms: int = 240
     hold_playback_until_confirmed: bool = False
+    # Held early replies are heard after this much silence when their words read as a whole
+    # sentence, before the final (0: wait for the final).
+    release_after_ms: int = 0
     barge_in: bool = True  # False: the bot talks to the end, whatever the caller says over it
     barge_in_min_ms: int = 200  # caller speech needed before a barge-in is considered
     pause_on_speech: bool = True  # hold the bot at speech onset, resume if it was a filler

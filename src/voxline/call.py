@@ -57,6 +57,7 @@ from voxline.turns import (
     Hangup,
     Interrupt,
     Pause,
+    Release,
     Reprompt,
     Respond,
     Resume,
@@ -228,7 +229,7 @@ class Call:
 
     async def _ticker(self) -> None:
         while True:
-            await asyncio.sleep(0.1)  # the turn taker's timers are 0.9 s and longer
+            await asyncio.sleep(0.05)  # an early reply is released to the nearest 50 ms
             await self._apply(self.turns.tick(self.clock()))
             await self._keyed(self.keypad.tick(self.clock()))
 
@@ -289,7 +290,12 @@ class Call:
                 if self.reply:
                     self.reply.timings["final"] = tr.t if tr else self.clock()
                     self.reply.confirmed.set()
+                    self.reply.audible.set()
                     self.reply.speculative = False
+            elif isinstance(d, Release):
+                if self.reply:
+                    self.reply.timings["released"] = self.clock()
+                    self.reply.audible.set()
             elif isinstance(d, Eager):
                 self.recognition.eager(d.on)
             elif isinstance(d, Reprompt):
@@ -354,6 +360,7 @@ class Call:
         reply.timings["respond"] = self.clock()
         if not speculative:
             reply.confirmed.set()
+            reply.audible.set()
         previous, self.reply = self.reply, reply
         reply.task = asyncio.create_task(self._run_reply(reply, text, previous))
         return reply
@@ -438,7 +445,7 @@ class Call:
         async with asyncio.TaskGroup() as tg:
             tg.create_task(ahead.feed(segments))
             if self.bot.turns.hold_playback_until_confirmed:
-                await reply.confirmed.wait()
+                await reply.audible.wait()
             while (item := await ahead.ready.get()) is not None:
                 seg, chunks = item
                 self._note(BotSaid(reply.id, seg))

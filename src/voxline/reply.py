@@ -13,6 +13,7 @@ class Reply:
     user_text: str | None  # None for the greeting and re-prompts
     speculative: bool = False
     confirmed: asyncio.Event = field(default_factory=asyncio.Event)  # the turn is the caller's
+    audible: asyncio.Event = field(default_factory=asyncio.Event)  # it may be heard (held early)
     task: asyncio.Task | None = None
     heard: list[str] = field(default_factory=list)  # segments whose marks came back
     timings: dict[str, Any] = field(default_factory=dict)

@@ -11,6 +11,10 @@ time. The rules follow ACE's ``handle user transcript with interruption`` flow:
   filler ("mm-hmm", "yeah") interrupts the bot, and so does ducked speech that goes on for
   ``interrupt_after_ms``; an onset over the bot holds it first (``overlap``: ducked, or
   paused), released for a filler, for no words, or when the onset was noise;
+- with ``release_after_ms``, an early reply held for the final is released sooner once its
+  transcript looks like a whole sentence (it ends on ".", "?" or "!", not on "..." or ",",
+  nor on a word no sentence ends on) and the caller has been silent that long; speech that
+  comes back before the final stops it at once: it answered half a sentence;
 - a final that ends on a word no sentence ends on ("with", "and", "a") is held for
   ``unfinished_wait_s``: the caller is thinking, and the rest, if it comes, joins it;
 - optional re-prompt and hang-up after long silences.
@@ -42,6 +46,12 @@ class Respond:
 @dataclass(frozen=True, slots=True)
 class Confirm:
     """The speculative reply's turn is confirmed by the final transcript."""
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """The early reply's turn looks complete (its words and ``release_after_ms`` of silence):
+    it may be heard before the final confirms it. Side-effect tools still wait for the final."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +103,9 @@ class Hangup:
     reason: str
 
 
-Decision = Respond | Confirm | Cancel | Pause | Resume | Interrupt | Eager | Reprompt | Hangup
+Decision = (
+    Respond | Confirm | Release | Cancel | Pause | Resume | Interrupt | Eager | Reprompt | Hangup
+)
 
 _WORDS = re.compile(r"[^\w\s'-]")
 # Words a caller's sentence does not end on: articles, some prepositions and conjunctions,
@@ -129,6 +141,21 @@ def unfinished(text: str) -> bool:
     return bool(words) and words[-1] in UNFINISHED
 
 
+# Words a sentence seldom ends on, though a final may ("can I", "if I"): an early reply is not
+# released on them.
+_OPEN_ENDS = UNFINISHED | {"i", "can", "could", "would", "if", "is", "are", "at", "in", "on"}
+
+
+def whole_sentence(text: str) -> bool:
+    """Whether a transcript reads as a finished sentence. Whisper writes a trailing-off
+    "with..." and a clause's "bike," as they sound; Riva's final punctuation does the same."""
+    stripped = text.rstrip()
+    if not stripped or stripped.endswith(("...", ",", "-", ":")):
+        return False
+    words = normalize(stripped).split()
+    return stripped[-1] in ".?!" and bool(words) and words[-1] not in _OPEN_ENDS
+
+
 def normalize(text: str) -> str:
     """Lower case, no punctuation, single spaces: what "the same transcript" means."""
     return " ".join(_WORDS.sub(" ", text.lower()).split())
@@ -144,6 +171,8 @@ class TurnTaker:
         self.stopped_at: float | None = None  # when the caller's latest utterance ended
         self.pending: str | None = None  # user text of the reply in flight (not yet heard)
         self.speculative = False  # the pending reply is not confirmed yet
+        self.released = False  # the pending early reply may be heard before its final
+        self._early_end: float | None = None  # end of the speech the early reply answers
         self.last_activity = now
         self.reprompted = False
         self._replace_next = False  # a retracted early reply's user turn is to be replaced
@@ -248,6 +277,9 @@ class TurnTaker:
             onset, self.paused = self.speech_onset, False
             self.bot_speaking, self.pending, self.speculative = False, None, False
             return [Interrupt(onset, ""), Eager(False)]
+        if self._releasable(now):
+            self.released = True
+            return [Release()]
         if self.bot_speaking or self.pending is not None or self.speech_onset is not None:
             return []
         if self.held is not None:
@@ -270,6 +302,11 @@ class TurnTaker:
         self.speech_onset = event.t
         self.last_activity = now
         self.reprompted = False
+        if self.bot_speaking and self.speculative and self.released:
+            # The caller goes on with the sentence the bot released too soon: stop it now.
+            self.bot_speaking, self.pending, self.speculative = False, None, False
+            self.released, self._replace_next = False, True
+            return [Interrupt(event.t, ""), Eager(False)]
         if self.bot_speaking and self.s.barge_in and self.s.pause_on_speech and not self.paused:
             self.paused = True
             return [Pause(event.t, duck=self.s.overlap == "duck")]
@@ -279,6 +316,20 @@ class TurnTaker:
             self._replace_next = True
             return [Cancel("caller resumed speaking")]
         return []
+
+    def _releasable(self, now: float) -> bool:
+        s = self.s
+        return (
+            s.release_after_ms > 0
+            and self.pending is not None
+            and self.speculative
+            and not self.released
+            and not self.bot_speaking
+            and self.speech_onset is None
+            and self._early_end is not None
+            and now - self._early_end >= s.release_after_ms / 1000 - 1e-9  # float times
+            and whole_sentence(self.pending)
+        )
 
     def _barge_in_ready(self, now: float) -> bool:
         if self.speech_onset is None:
@@ -324,7 +375,10 @@ class TurnTaker:
         early = (self.s.mode == "interim" and tr.kind is TranscriptKind.INTERIM) or (
             self.s.mode == "partial" and tr.kind is not TranscriptKind.FINAL
         )
-        if not early or self.is_filler(tr.text) or unfinished(tr.text):
+        # A filler ("yes", "okay") may begin a longer turn: answered early only when the reply
+        # is held until the turn looks complete.
+        filler = self.is_filler(tr.text) and not self.s.hold_playback_until_confirmed
+        if not early or filler or unfinished(tr.text):
             return []
         if self.pending is not None and normalize(self.pending) == normalize(tr.text):
             return []
@@ -334,6 +388,7 @@ class TurnTaker:
             out.append(Cancel("transcript changed"))
             replace = True
         self.pending, self.speculative = tr.text, True
+        self.released, self._early_end = False, tr.speech_end
         return [*out, Respond(tr.text, speculative=True, replace=replace, speech_end=tr.speech_end)]
 
     def _final(self, tr: Transcript, hold: bool = True) -> list[Decision]:

@@ -43,13 +43,16 @@ ORDER = "a large pepperoni pizza on thin crust"
 
 async def test_interim_mode_replies_about_half_a_second_sooner(pizza_bot, speak, tmp_path):
     # No tool call in this reply (a side-effect tool would rightly wait for the final).
-    said = "I'd like a large pizza"
+    said = "I'd like a large pizza."
     latencies = {}
+    held = {"mode": "interim", "hold_playback_until_confirmed": True}
     variants = {
         "final": {"mode": "final", "hold_playback_until_confirmed": False},
         "interim": {"mode": "interim", "hold_playback_until_confirmed": False},
-        # The safety option: think early, but speak only once the final confirms the turn.
-        "held": {"mode": "interim", "hold_playback_until_confirmed": True},
+        # The safety option: think early, but speak only once the final confirms the turn ...
+        "held": {**held, "release_after_ms": 0},
+        # ... or once the words read as a whole sentence after 400 ms of silence.
+        "released": {**held, "release_after_ms": 400},
     }
     for name, turns in variants.items():
         result, _, records, _ = await run_call(
@@ -59,6 +62,7 @@ async def test_interim_mode_replies_about_half_a_second_sooner(pizza_bot, speak,
         latencies[name] = result.turns[1].latency
     assert latencies["final"] - latencies["interim"] >= 0.4, latencies
     assert latencies["held"] - latencies["interim"] >= 0.4, latencies
+    assert latencies["held"] - latencies["released"] >= 0.25, latencies
 
 
 async def test_a_changed_final_retriggers_and_the_tool_waits_for_it(pizza_bot, speak, tmp_path):

@@ -11,10 +11,12 @@ from voxline.turns import (
     Hangup,
     Interrupt,
     Pause,
+    Release,
     Reprompt,
     Respond,
     Resume,
     TurnTaker,
+    whole_sentence,
 )
 
 P, INTERIM, F = TranscriptKind.PARTIAL, TranscriptKind.INTERIM, TranscriptKind.FINAL
@@ -305,3 +307,74 @@ def test_early_words_that_turn_out_a_filler_do_not_interrupt():
     tt.on_event(tr(P, "mmm hm", 1.1), 1.1)
     tt.on_event(tr(P, "mm-hmm", 1.15), 1.15)
     assert tt.tick(1.3) == []
+
+
+# --- early release of a held reply (release_after_ms) --------------------------------------
+
+
+def held(**over) -> TurnTaker:
+    return turn_taker(
+        mode="interim", hold_playback_until_confirmed=True, release_after_ms=400, **over
+    )
+
+
+def test_a_whole_sentence_is_released_after_400_ms_of_silence_before_its_final():
+    tt = held()
+    tt.on_event(SpeechStopped(1.0), 1.0)
+    out = tt.on_event(Transcript(INTERIM, "A large pizza, please.", 1.3, speech_end=1.0), 1.3)
+    assert out == [Respond("A large pizza, please.", speculative=True, speech_end=1.0)]
+    assert tt.tick(1.35) == []  # 350 ms of silence: not yet
+    assert tt.tick(1.4) == [Release()]
+    assert tt.tick(1.45) == []  # once
+    tt.on_bot_speaking(True, 1.5)
+    assert tt.on_event(tr(F, "a large pizza please", 1.8), 1.8) == [Confirm()]
+
+
+def test_a_sentence_that_trails_off_waits_for_the_final():
+    for text in ("I'll have a large pizza with...", "If I don't like the bike,", "Can I",
+                 "A large pizza with", "a large pizza"):  # fmt: skip
+        tt = held()
+        tt.on_event(Transcript(INTERIM, text, 1.3, speech_end=1.0), 1.3)
+        assert tt.tick(1.5) == [] and tt.tick(1.75) == [], text
+
+
+def test_whole_sentence_reads_the_transcript_shape():
+    assert whole_sentence("Yes.") and whole_sentence("What toppings do you have?")
+    assert whole_sentence("No, that's all!")
+    for text in ("", "with...", "bike,", "Can I.", "a large pizza with.", "thin crust"):
+        assert not whole_sentence(text), text
+
+
+def test_no_release_without_the_setting_or_while_the_caller_talks():
+    tt = turn_taker(mode="interim", hold_playback_until_confirmed=True)
+    tt.on_event(Transcript(INTERIM, "Yes.", 1.3, speech_end=1.0), 1.3)
+    assert tt.tick(2.0) == []
+    tt = held()
+    tt.on_event(Transcript(INTERIM, "Yes.", 1.3, speech_end=1.0), 1.3)
+    assert tt.on_event(SpeechStarted(1.35), 1.35) == [Cancel("caller resumed speaking")]
+    assert tt.tick(1.6) == []
+
+
+def test_speech_after_a_release_stops_the_early_reply_at_once_and_replaces_its_turn():
+    """The caller paused 400 ms inside a sentence and goes on: no duck, no wait for words."""
+    tt = held()
+    tt.on_event(Transcript(INTERIM, "I'll have a large pizza.", 1.3, speech_end=1.0), 1.3)
+    assert tt.tick(1.4) == [Release()]
+    tt.on_bot_speaking(True, 1.5)
+    assert tt.on_event(SpeechStarted(1.6), 1.65) == [Interrupt(1.6, ""), Eager(False)]
+    tt.on_bot_speaking(False, 1.7)
+    tt.on_event(SpeechStopped(2.5), 2.5)
+    whole = "I'll have a large pizza with ham and pineapple."
+    assert tt.on_event(Transcript(F, whole, 3.3, speech_end=2.5), 3.3) == [
+        Respond(whole, replace=True, speech_end=2.5)
+    ]
+
+
+def test_a_released_reply_is_retriggered_when_the_final_differs():
+    tt = held()
+    tt.on_event(Transcript(INTERIM, "A large pizza.", 1.3, speech_end=1.0), 1.3)
+    assert tt.tick(1.4) == [Release()]
+    tt.on_bot_speaking(True, 1.5)
+    out = tt.on_event(Transcript(F, "A large ham pizza.", 1.8, speech_end=1.0), 1.8)
+    assert isinstance(out[0], Interrupt)
+    assert out[-1] == Respond("A large ham pizza.", replace=True, speech_end=1.0)
