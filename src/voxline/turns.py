@@ -146,6 +146,24 @@ def unfinished(text: str) -> bool:
 _OPEN_ENDS = UNFINISHED | {"i", "can", "could", "would", "if", "is", "are", "at", "in", "on"}
 
 
+_SUBORDINATE = frozenset(
+    [
+        "if",
+        "when",
+        "unless",
+        "because",
+        "although",
+        "though",
+        "while",
+        "whereas",
+        "since",
+        "before",
+        "after",
+        "once",
+    ]
+)
+
+
 def whole_sentence(text: str) -> bool:
     """Whether a transcript reads as a finished sentence. Whisper writes a trailing-off
     "with..." and a clause's "bike," as they sound; Riva's final punctuation does the same."""
@@ -153,7 +171,10 @@ def whole_sentence(text: str) -> bool:
     if not stripped or stripped.endswith(("...", ",", "-", ":")):
         return False
     words = normalize(stripped).split()
-    return stripped[-1] in ".?!" and bool(words) and words[-1] not in _OPEN_ENDS
+    if not words or stripped[-1] not in ".?!" or words[-1] in _OPEN_ENDS:
+        return False
+    # "If I don't like the bike." is a clause waiting for its sentence.
+    return stripped[-1] == "?" or words[0] not in _SUBORDINATE or "," in stripped
 
 
 def normalize(text: str) -> str:
@@ -211,6 +232,8 @@ class TurnTaker:
                 return [Resume("noise")]
             return []
         if isinstance(event, SpeechStopped):
+            if self._early_end is not None and event.t > self._early_end + 0.05:
+                self._early_end = None  # words after the early reply's: only the final can tell
             self.last_onset, self.speech_onset = self.speech_onset, None
             self.stopped_at = event.t
             self.last_activity = now
@@ -238,15 +261,28 @@ class TurnTaker:
 
     @property
     def pausable(self) -> bool:
-        """Whether a sudden sound may pause the bot before the VAD confirms it is speech: only
-        a pause can be undone, not a cancelled early reply."""
+        """Whether a sudden sound counts as an onset before the VAD confirms it is speech: it
+        may pause the bot (a pause can be undone, a cancelled early reply not) or hold back a
+        release."""
         s = self.s
-        return (
+        return self._releasing or (
             self.bot_speaking
             and s.barge_in
             and s.pause_on_speech
             and s.pause_on_sound
             and not self.paused
+        )
+
+    @property
+    def _releasing(self) -> bool:
+        """A held early reply may be released before its final: a loud frame (20 ms after the
+        caller goes on, where Silero's onset comes 100-300 ms late) holds the release back, or
+        stops the released reply."""
+        return (
+            self.s.release_after_ms > 0
+            and self.s.hold_playback_until_confirmed
+            and self.pending is not None
+            and self.speculative
         )
 
     def on_reply_done(self, now: float) -> None:
@@ -310,6 +346,8 @@ class TurnTaker:
         if self.bot_speaking and self.s.barge_in and self.s.pause_on_speech and not self.paused:
             self.paused = True
             return [Pause(event.t, duck=self.s.overlap == "duck")]
+        if self._releasing and not self.released:
+            return []  # not heard yet: the release waits, the final decides
         if self.pending is not None and self.speculative and not self.bot_speaking:
             # The caller resumed before the final: the early reply was premature.
             self.pending, self.speculative = None, False
