@@ -212,7 +212,15 @@ class TurnTaker:
         if len(norm) < self.s.min_chars:
             return True
         words = norm.split()
-        return norm in self._fillers or all(w in self._fillers for w in words)
+        if norm in self._fillers or all(w in self._fillers for w in words):
+            return True
+        # One short syllable said twice is a backchannel whisper spelt its own way: a Kokoro
+        # voice's "Mm-hmm." came out as "In-in?" and stopped the bot.
+        parts = re.split(r"[\s-]+", norm)
+        one = parts[0]
+        return (
+            len(parts) > 1 and len(set(parts)) == 1 and len(one) <= 3 and one not in self._include
+        )
 
     def is_noise(self, text: str) -> bool:
         """Outside bot speech only empty or one-letter text is dropped: "yes" is an answer."""

@@ -87,6 +87,24 @@ async def test_resumed_speech_cancels_the_early_reply(pizza_bot, speak, tmp_path
     assert orders == [{"size": "large", "toppings": ["ham"], "crust": "thick", "price": 18.49}]
 
 
+async def test_a_released_reply_stops_when_the_caller_goes_on_and_the_whole_turn_counts(
+    pizza_bot, speak, tmp_path
+):
+    """The first part reads as a whole sentence, so its reply is released 400 ms into the
+    caller's pause (600 ms with the voice's own silences: under the final's 800); the caller
+    goes on and the bot stops at once: one order, with ham, for the whole sentence."""
+    said = "A large pizza.|A large pizza with ham on thick crust."
+    caller_line = line(speak, "a large pizza", pause_s=0.5, more="with ham on thick crust")
+    _, orders, turns, _ = await run_call(
+        pizza_bot, speak, tmp_path, [said], [caller_line], mode="interim", release_after_ms=400
+    )
+    assert orders == [{"size": "large", "toppings": ["ham"], "crust": "thick", "price": 18.49}]
+    users = [t for t in turns if t["role"] == "user"]
+    assert users[0]["text"] == "A large pizza." and "released" in users[0]["timings"]
+    assert users[0]["timings"]["outcome"] == "interrupted"
+    assert [t["text"] for t in users[1:]] == ["A large pizza with ham on thick crust."]
+
+
 async def test_mm_hmm_does_not_stop_the_bot_but_a_real_interruption_does(
     pizza_bot, speak, tmp_path
 ):

@@ -404,3 +404,11 @@ def test_a_released_reply_is_retriggered_when_the_final_differs():
     out = tt.on_event(Transcript(F, "A large ham pizza.", 1.8, speech_end=1.0), 1.8)
     assert isinstance(out[0], Interrupt)
     assert out[-1] == Respond("A large ham pizza.", replace=True, speech_end=1.0)
+
+
+def test_one_short_syllable_said_twice_is_a_backchannel_but_no_no_is_not():
+    tt = turn_taker()
+    for text in ("In-in?", "Mm-mm.", "hmm hmm", "Uh-huh."):
+        assert tt.is_filler(text), text
+    for text in ("No, no.", "Wait, wait.", "Stop stop", "in and out"):
+        assert not tt.is_filler(text), text
