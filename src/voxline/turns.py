@@ -146,21 +146,9 @@ def unfinished(text: str) -> bool:
 _OPEN_ENDS = UNFINISHED | {"i", "can", "could", "would", "if", "is", "are", "at", "in", "on"}
 
 
+# Words a clause waiting for its sentence begins with ("If I don't like the bike.").
 _SUBORDINATE = frozenset(
-    [
-        "if",
-        "when",
-        "unless",
-        "because",
-        "although",
-        "though",
-        "while",
-        "whereas",
-        "since",
-        "before",
-        "after",
-        "once",
-    ]
+    "if when unless because although though while whereas since before after once".split()  # noqa: SIM905
 )
 
 
@@ -173,7 +161,6 @@ def whole_sentence(text: str) -> bool:
     words = normalize(stripped).split()
     if not words or stripped[-1] not in ".?!" or words[-1] in _OPEN_ENDS:
         return False
-    # "If I don't like the bike." is a clause waiting for its sentence.
     return stripped[-1] == "?" or words[0] not in _SUBORDINATE or "," in stripped
 
 
@@ -364,17 +351,14 @@ class TurnTaker:
         return []
 
     def _releasable(self, now: float) -> bool:
-        s = self.s
         return (
-            s.release_after_ms > 0
-            and self.pending is not None
-            and self.speculative
+            self._releasing
             and not self.released
             and not self.bot_speaking
             and self.speech_onset is None
             and self._early_end is not None
-            and now - self._early_end >= s.release_after_ms / 1000 - 1e-9  # float times
-            and whole_sentence(self.pending)
+            and now - self._early_end >= self.s.release_after_ms / 1000 - 1e-9  # float times
+            and whole_sentence(self.pending or "")
         )
 
     def _barge_in_ready(self, now: float) -> bool:

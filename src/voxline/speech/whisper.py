@@ -82,12 +82,10 @@ class WhisperEngine:
         return " ".join(t for t in said if t)
 
     def _transcribe_window(self, audio: np.ndarray, frames: int, window: int, prompt: str) -> str:
-        from faster_whisper.transcribe import get_ctranslate2_storage
-
         m, tok = self.model, self._tokenizer
         feats = m.feature_extractor(audio)[:, :window]
         feats = np.pad(feats, ((0, 0), (0, window - feats.shape[-1])))  # as pad_or_trim does
-        encoded = m.model.encode(get_ctranslate2_storage(np.ascontiguousarray(feats[None])))
+        encoded = m.encode(feats)  # faster-whisper's own: a batch of one, as CTranslate2 wants
         before = tok.encode(" " + prompt.strip()) if prompt else []
         start = m.get_prompt(tok, before, without_timestamps=True)
         result = m.model.generate(
