@@ -13,10 +13,12 @@ overall, side by side in one run (so the machine's load is the same for all):
   line's speech, by more than 150 ms);
 - time per utterance p50/p95, one thread.
 
-The last two configurations also give whisper what the caller heard the bot say just before
+The last three configurations also give whisper what the caller heard the bot say just before
 the line, as the call does: the bot's words come from playing each scenario in text with the
 bot's own dialog (the caller's lines as written), so they are the reply the line answers. The
-last one runs the encoder on a 10 s window instead of 30 s, as the server does.
+next runs the encoder on a 10 s window instead of 30 s; the last also hears a short answer
+that names none of the options the bot's question gave as the option whisper finds far
+likelier than the others, as the server does (``speech/choices.py``).
 
     python bench/recognition.py [--lines N] [--json FILE]
 """
@@ -41,6 +43,7 @@ from voxline.bot import Bot, load_bot  # noqa: E402
 from voxline.events import AudioIn, SpeechStarted, SpeechStopped, TranscriptKind  # noqa: E402
 from voxline.records_sqlite import SqliteRecords  # noqa: E402
 from voxline.speech.base import RecognizerHints  # noqa: E402
+from voxline.speech.choices import utterance_options  # noqa: E402
 from voxline.speech.utterances import HEARD_CHARS, PREROLL_S, TAIL_S, UtteranceStream  # noqa: E402
 from voxline.speech.vad import SileroModel  # noqa: E402
 from voxline.speech.vad_gate import GatedVad  # noqa: E402
@@ -214,6 +217,7 @@ class Config:
     prompt: str
     hints: RecognizerHints | None = None  # prompt as the call does, with the reply before
     windows: tuple[int, ...] | None = None  # encoder windows; None: faster-whisper's 30 s
+    choices: bool = False  # a short answer may be heard as an option the question named
 
 
 def run(configs: list[Config], lines: list[Line], engine: WhisperEngine, vocab: list[str]):
@@ -225,10 +229,13 @@ def run(configs: list[Config], lines: list[Line], engine: WhisperEngine, vocab: 
             hyp, times = [], []
             for pcm in ln.cuts:
                 t0 = time.perf_counter()
-                prompt = cfg.prompt
+                prompt, options = cfg.prompt, ()
                 if cfg.hints is not None:  # as the call prompts
-                    prompt = utterance_prompt(cfg.hints, ln.over_bot, ln.before[-HEARD_CHARS:])
-                hyp.append(engine.transcribe(pcm, RATE, prompt))
+                    heard = ln.before[-HEARD_CHARS:]
+                    prompt = utterance_prompt(cfg.hints, ln.over_bot, heard)
+                    if cfg.choices:
+                        options = utterance_options(cfg.hints, ln.over_bot, heard)
+                hyp.append(engine.transcribe(pcm, RATE, prompt, options))
                 times.append(time.perf_counter() - t0)
             text = " ".join(hyp)
             ref = spoken_text(ln.text)
@@ -282,7 +289,8 @@ def main() -> None:
         Config("before: beam 1, word-list prompt", 1, ", ".join(bot.vocabulary[:40])),
         Config("then: beam 5, example sentence", 5, whisper_prompt(hints)),
         Config("then: + the bot's words before", 5, "", hints),
-        Config("now: + encoder on a 10 s window", 5, "", hints, WINDOWS),
+        Config("then: + encoder on a 10 s window", 5, "", hints, WINDOWS),
+        Config("now: + short answers as the options", 5, "", hints, WINDOWS, choices=True),
     ]
     rows = run(configs, lines, WhisperEngine(workers=1), slot_words(bot.vocabulary))
     voices = sorted({ln.voice for ln in lines})

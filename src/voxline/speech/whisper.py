@@ -9,14 +9,16 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from voxline.audio import pcm_to_float, resample
 from voxline.speech.base import AudioFormat, RecognizerCaps, RecognizerHints
+from voxline.speech.choices import choose, open_to_choice, spoken, utterance_options
 from voxline.speech.utterances import UtteranceStream
 
 WHISPER_RATE = 16000
@@ -38,6 +40,7 @@ WINDOWS = (1000, 1500)
 WINDOW_MARGIN = 100  # frames of padding the utterance keeps at least, so the end is seen
 TOKENS_PER_S = 6  # a bound on the decoder: fast talkers say ~4 words (5 tokens) a second
 REPETITION_PENALTY = 1.1
+CHOICE_FRAMES = 250  # speech up to 2.5 s may be a one-word answer (with the padding kept)
 
 
 class WhisperEngine:
@@ -69,19 +72,27 @@ class WhisperEngine:
             self.model.hf_tokenizer, False, task="transcribe", language="en"
         )
 
-    def transcribe(self, pcm: bytes, rate: int, prompt: str = "") -> str:
-        """Blocking: run it in an executor."""
+    def transcribe(
+        self, pcm: bytes, rate: int, prompt: str = "", options: Sequence[str] = ()
+    ) -> str:
+        """Blocking: run it in an executor. ``options``: what the bot's question offered; a
+        short answer that names none of them may be heard as one (``choices.py``)."""
         audio = pcm_to_float(resample(pcm, rate, WHISPER_RATE))
         if not self.windows:
             return self._transcribe_30s(audio, prompt)
+        parts = pieces(audio, (self.windows[-1] - WINDOW_MARGIN) * HOP)
         said = []
-        for piece in pieces(audio, (self.windows[-1] - WINDOW_MARGIN) * HOP):
+        for piece in parts:
             frames = len(piece) // HOP
             window = next(w for w in self.windows if w >= frames + WINDOW_MARGIN)
-            said.append(fold_repeats(self._transcribe_window(piece, frames, window, prompt)))
+            choice = options if len(parts) == 1 else ()
+            text = self._transcribe_window(piece, frames, window, prompt, choice)
+            said.append(fold_repeats(text))
         return " ".join(t for t in said if t)
 
-    def _transcribe_window(self, audio: np.ndarray, frames: int, window: int, prompt: str) -> str:
+    def _transcribe_window(
+        self, audio: np.ndarray, frames: int, window: int, prompt: str, options: Sequence[str]
+    ) -> str:
         m, tok = self.model, self._tokenizer
         feats = m.feature_extractor(audio)[:, :window]
         feats = np.pad(feats, ((0, 0), (0, window - feats.shape[-1])))  # as pad_or_trim does
@@ -103,7 +114,21 @@ class WhisperEngine:
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
         if not _speech(result.no_speech_prob, avg_logprob):
             return ""
-        return tok.decode([t for t in tokens if t < tok.eot]).strip()
+        text = tok.decode([t for t in tokens if t < tok.eot]).strip()
+        if frames <= CHOICE_FRAMES and open_to_choice(text, options):
+            scores = {o: self._forced_logprob(encoded, start, spoken(o), frames) for o in options}
+            if (option := choose(scores)) is not None:
+                return spoken(option)
+        return text
+
+    def _forced_logprob(self, encoded: Any, start: list[int], text: str, frames: int) -> float:
+        """How likely whisper finds ``text`` for this audio: its tokens' log-probabilities,
+        summed (CTranslate2's alignment pass gives each token's probability)."""
+        tok = self._tokenizer
+        tokens = tok.encode(" " + text)
+        result = self.model.model.align(encoded, start, [[*tokens, tok.eot]], frames // 2)[0]
+        probs = np.asarray(result.text_token_probs[: len(tokens)])
+        return float(np.log(np.maximum(probs, 1e-12)).sum())
 
     def _transcribe_30s(self, audio: np.ndarray, prompt: str) -> str:
         segments, _ = self.model.transcribe(
@@ -198,8 +223,9 @@ class WhisperRecognizer:
         async def transcribe(pcm: bytes, rate: int, over_bot: bool, heard: str) -> str:
             loop = asyncio.get_running_loop()
             text = utterance_prompt(hints, over_bot, heard)
+            options = utterance_options(hints, over_bot, heard)
             return await loop.run_in_executor(
-                self.executor, self.engine.transcribe, pcm, rate, text
+                self.executor, self.engine.transcribe, pcm, rate, text, options
             )
 
         return UtteranceStream(transcribe, fmt.rate, hints, self.clock)

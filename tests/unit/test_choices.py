@@ -1,0 +1,107 @@
+"""A short answer heard as one of the options the bot's question gave: which options a question
+offers, which transcripts may be a misheard option, and whisper itself mending callers' one-word
+answers (voices it was not tuned for) without forcing an option on what was not one."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import ROOT
+from voxline.bot import load_bot
+from voxline.speech.base import RecognizerHints
+from voxline.speech.choices import (
+    OPTION_GAP,
+    choose,
+    offered,
+    open_to_choice,
+    spoken,
+    utterance_options,
+)
+from voxline.speech.whisper import WhisperEngine, utterance_prompt
+from voxline.testbench.words import normalize
+
+RATE = 8000
+PHRASES = ("small", "medium", "large", "thin", "regular", "thick", "stuffed", "ham", "pepperoni")
+SIZE = "Sure. What size would you like? Small, medium or large."
+CRUST = (
+    "Got it, a large pepperoni pizza. Which crust would you like, thin, regular, thick or stuffed?"
+)
+READ_BACK = "So that's a large ham pizza on thick crust, $18.49. Shall I place the order?"
+
+
+def test_the_options_are_the_words_named_from_the_question_on():
+    assert offered(SIZE, PHRASES) == ("small", "medium", "large")
+    # "large" and "pepperoni" are in the sentence before the question: not options.
+    assert offered(CRUST, PHRASES) == ("thin", "regular", "thick", "stuffed")
+    assert offered(READ_BACK, PHRASES) == ("yes", "no")
+    assert offered("Got it, a large pizza. Did you say ham?", PHRASES) == ("yes", "no", "ham")
+
+
+def test_no_question_or_one_option_is_no_choice():
+    assert offered("For toppings, we have ham and pepperoni.", PHRASES) == ()
+    assert offered("Which toppings would you like? We have ham and more.", PHRASES) == ()
+    hints = RecognizerHints(phrases=PHRASES)
+    assert utterance_options(hints, over_bot=True, heard=SIZE) == ()  # a backchannel, likely
+    assert utterance_options(hints, over_bot=False, heard=SIZE) == ("small", "medium", "large")
+
+
+def test_only_a_transcript_that_names_no_option_and_is_not_a_hum_is_open():
+    options = ("small", "medium", "large")
+    assert open_to_choice("It's mine.", options)
+    assert open_to_choice("Tonight?", options)
+    for closed in ("Large, please.", "A small one.", "Um.", "Mm-hmm.", "Mm, mm.", "Hmm.", ""):
+        assert not open_to_choice(closed, options), closed
+    assert not open_to_choice("It's mine.", ("small",))
+
+
+def test_an_option_is_taken_only_when_it_stands_out():
+    assert choose({"small": -5.9, "medium": -14.0, "large": -9.9}) == "small"
+    assert choose({"small": -5.9, "medium": -14.0, "large": -9.0}) is None  # 3.1 apart
+    assert choose({"yes": -12.0, "no": -20.0}) is None  # unlikely outright
+    assert choose({"yes": -4.0, "no": -4.0 - OPTION_GAP}) == "yes"
+    assert spoken("black olives") == "Black olives."
+
+
+@pytest.fixture(scope="module")
+def engine() -> WhisperEngine:
+    return WhisperEngine(workers=1)
+
+
+@pytest.fixture(scope="module")
+def hints() -> RecognizerHints:
+    bot = load_bot(ROOT / "bots" / "pizza")
+    return RecognizerHints(phrases=bot.vocabulary, example=bot.example)
+
+
+def hear(engine, hints, voice: str, line: str, heard: str, choices: bool) -> str:
+    from voxline.testbench.voices import VoiceRenderer
+
+    pcm = VoiceRenderer().render(voice, line).pcm
+    options = utterance_options(hints, False, heard) if choices else ()
+    return engine.transcribe(pcm, RATE, utterance_prompt(hints, False, heard), options)
+
+
+@pytest.mark.parametrize(
+    ("voice", "line", "heard"),
+    [("rms", "Small.", SIZE), ("espeak-gb", "Thin.", CRUST), ("awb", "Pepperoni.", None)],
+)
+def test_a_misheard_one_word_answer_is_heard_as_the_option(engine, hints, voice, line, heard):
+    heard = heard or "Which toppings would you like? We have pepperoni, mushrooms, and more."
+    without = hear(engine, hints, voice, line, heard, choices=False)
+    assert normalize(without) != normalize(line)  # whisper alone mishears it ...
+    assert hear(engine, hints, voice, line, heard, choices=True) == line  # ... not any more
+
+
+@pytest.mark.parametrize(
+    ("voice", "line", "heard"),
+    [
+        ("rms", "What do you have?", CRUST),
+        ("awb", "Um.", SIZE),
+        ("espeak-gb", "How much is it?", READ_BACK),
+        ("slt", "No, that's all.", SIZE),
+    ],
+)
+def test_what_is_no_option_is_not_made_one(engine, hints, voice, line, heard):
+    said = hear(engine, hints, voice, line, heard, choices=True)
+    assert said == hear(engine, hints, voice, line, heard, choices=False)
+    assert not any(w in normalize(said) for w in ("small", "medium", "large", "thin", "yes"))
