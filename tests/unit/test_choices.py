@@ -54,11 +54,18 @@ def test_only_a_transcript_that_names_no_option_and_is_not_a_hum_is_open():
     assert not open_to_choice("It's mine.", ("small",))
 
 
+def test_a_question_of_the_callers_own_is_not_open():
+    assert not open_to_choice("Do you deliver?", ("yes", "no"))
+    assert not open_to_choice("What do you have?", ("thin", "thick"))
+    assert open_to_choice("That stuff?", ("thin", "stuffed"))  # "Stuffed." misheard
+
+
 def test_an_option_is_taken_only_when_it_stands_out():
-    assert choose({"small": -5.9, "medium": -14.0, "large": -9.9}) == "small"
-    assert choose({"small": -5.9, "medium": -14.0, "large": -9.0}) is None  # 3.1 apart
-    assert choose({"yes": -12.0, "no": -20.0}) is None  # unlikely outright
-    assert choose({"yes": -4.0, "no": -4.0 - OPTION_GAP}) == "yes"
+    assert choose({"small": -5.9, "medium": -14.0, "large": -9.9}, heard=-3.8) == "small"
+    assert choose({"small": -5.9, "medium": -14.0, "large": -9.0}, heard=-3.8) is None  # 3.1
+    assert choose({"yes": -12.0, "no": -20.0}, heard=-6.0) is None  # unlikely outright
+    assert choose({"yes": -10.0, "no": -20.0}, heard=-1.0) is None  # far below what was heard
+    assert choose({"yes": -4.0, "no": -4.0 - OPTION_GAP}, heard=-2.0) == "yes"
     assert spoken("black olives") == "Black olives."
 
 
@@ -99,6 +106,7 @@ def test_a_misheard_one_word_answer_is_heard_as_the_option(engine, hints, voice,
         ("awb", "Um.", SIZE),
         ("espeak-gb", "How much is it?", READ_BACK),
         ("slt", "No, that's all.", SIZE),
+        ("kokoro-alpha", "Do you deliver?", READ_BACK),
     ],
 )
 def test_what_is_no_option_is_not_made_one(engine, hints, voice, line, heard):

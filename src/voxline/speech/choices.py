@@ -5,8 +5,9 @@ answers in the bench's 14 voices ("Small.", "Thin.", "Pepperoni.", "Yes."), 44 c
 other words ("It's mine.", "The end.", "That's the role need.", "You wish."). Scored against
 the same audio (whisper's own probability of each option's tokens, forced), the option meant
 is usually far likelier than the question's other options: taking it when it wins by
-``OPTION_GAP`` and is not unlikely outright (``OPTION_FLOOR``) mended 22 of the 44 and broke
-none, nor any of 98 lines that were no option ("Um.", "What do you have?", "How much is it?").
+``OPTION_GAP`` and is not unlikely outright (``OPTION_FLOOR``, ``OPTION_SLACK``) mended 21 of
+the 44 and broke none, nor any of 98 lines that were no option ("Um.", "What do you have?",
+"How much is it?").
 Scoring every word the bot knows instead mended 14 and took 30 ms a word: the more options,
 the less the right one stands out.
 """
@@ -21,12 +22,14 @@ from voxline.turns import normalize
 
 OPTION_FLOOR = -11.0  # summed log-probability of the option's tokens, at least
 OPTION_GAP = 4.0  # over the next option: e^4, 55 times likelier
+OPTION_SLACK = 8.0  # below what whisper heard freely, at most
 YES_NO = ("yes", "no")
 # A question that starts with one of these is answered yes or no ("Shall I place the order?",
 # "Did you say ham?"), besides any option it names.
 YES_NO_STARTS = frozenset(
     "shall should do does did is are was were would will can could may have has".split()  # noqa: SIM905
 )
+QUESTION_STARTS = YES_NO_STARTS | {"what", "which", "how", "why", "when", "where", "who"}
 _HUM = re.compile(r"[mhun]+")  # "Mm.", "Um,", "Mm-m.", "Hmm": no answer to force
 
 
@@ -54,17 +57,25 @@ def utterance_options(hints: RecognizerHints, over_bot: bool, heard: str) -> tup
 
 
 def open_to_choice(text: str, options: Sequence[str]) -> bool:
-    """A transcript that may be a misheard option: it names none, and is not a hum."""
-    said = f" {normalize(text)} "
-    if len(options) < 2 or any(f" {normalize(o)} " in said for o in options):
+    """A transcript that may be a misheard option: it names none, is not a hum, and is not a
+    question of the caller's own ("Do you deliver?" to "Shall I place the order?" was once
+    heard as "Yes.")."""
+    said = normalize(text)
+    words = said.split()
+    padded = f" {said} "
+    if len(options) < 2 or not words or any(f" {normalize(o)} " in padded for o in options):
         return False
-    return not all(_HUM.fullmatch(w) for w in re.split(r"[\s-]+", said.strip()) if w)
+    if text.rstrip().endswith("?") and words[0] in QUESTION_STARTS:
+        return False
+    return not all(_HUM.fullmatch(w) for w in re.split(r"[\s-]+", said) if w)
 
 
-def choose(scores: Mapping[str, float]) -> str | None:
-    """The option the caller said, if one stands out; else None."""
+def choose(scores: Mapping[str, float], heard: float) -> str | None:
+    """The option the caller said, if one stands out; else None. ``heard``: the summed
+    log-probability of what whisper heard freely."""
     (best, top), (_, second) = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)[:2]
-    return best if top >= OPTION_FLOOR and top - second >= OPTION_GAP else None
+    stands_out = top - second >= OPTION_GAP and top >= max(OPTION_FLOOR, heard - OPTION_SLACK)
+    return best if stands_out else None
 
 
 def spoken(option: str) -> str:

@@ -117,7 +117,7 @@ class WhisperEngine:
         text = tok.decode([t for t in tokens if t < tok.eot]).strip()
         if frames <= CHOICE_FRAMES and open_to_choice(text, options):
             scores = {o: self._forced_logprob(encoded, start, spoken(o), frames) for o in options}
-            if (option := choose(scores)) is not None:
+            if (option := choose(scores, result.scores[0] * len(tokens))) is not None:
                 return spoken(option)
         return text
 
