@@ -33,11 +33,11 @@ from voxline.testbench.words import normalize  # noqa: E402
 RATE = 8000
 SIZE = "Sure. What size would you like? Small, medium or large."
 CRUST = (
-    "Got it, a large pepperoni pizza. Which crust would you like, thin, regular, thick or stuffed?"  # noqa: E501
+    "Got it, a large pepperoni pizza. Which crust would you like, thin, regular, thick or stuffed?"
 )
 TOPPINGS = "Got it, a large pizza. Which toppings would you like? We have pepperoni, mushrooms, sausage, onions, and more."  # noqa: E501
 READ_BACK = (
-    "So that's a large ham pizza on thick crust, 18 dollars and 49 cents. Shall I place the order?"  # noqa: E501
+    "So that's a large ham pizza on thick crust, 18 dollars and 49 cents. Shall I place the order?"
 )
 CHECK = "Got it, a large pizza on thick crust. Did you say ham?"
 # (the bot's question, the caller's line, the option it means or "" for none)
