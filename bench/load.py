@@ -19,7 +19,9 @@ Figures per N:
   the first clause before starting TTS.
 - barge-in: first `clear` received - first frame of the caller's speech over the bot sent.
 - missed: caller lines with no reply within 5 s; underruns: reply frames that arrived after the
-  caller's playback buffer had run dry (> 20 ms) while the bot's turn was going on.
+  caller's playback buffer had run dry (> 20 ms) while the bot's turn was going on, and of
+  those, how many came right after a segment's mark (the next segment was late) rather than
+  inside a segment.
 - server CPU % of one core per call, RSS with N calls up, (RSS - idle RSS) / N.
 
 Callers send -60 dBFS hiss when not talking, as a phone line does, not digital zeros.
@@ -51,7 +53,7 @@ COLUMNS = (
     ("added p50/p95/max ms", 21),
     ("barge-in p50/p95 ms", 20),
     ("missed", 6),
-    ("underruns", 9),
+    ("underruns (between segments)", 28),
     ("CPU %/call", 10),
     ("RSS MB", 7),
     ("MB/call", 7),
@@ -72,7 +74,7 @@ def row(r: dict) -> list[str]:
         _fmt(a["p50"], a["p95"], a["max"]),
         _fmt(b["p50"], b["p95"]),
         f"{r['missed_turns']}+{r['missed_barge_ins']}",
-        str(r["underruns"]),
+        f"{r['underruns']} ({r.get('underruns_between_segments', '-')})",
         f"{r['server_cpu_pct_per_call']:.2f}",
         f"{r['server_rss_mb']:.0f}",
         f"{r['server_mb_per_call']:.2f}",

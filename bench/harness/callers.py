@@ -18,7 +18,10 @@ What is timed (caller clock, CLOCK_MONOTONIC, shared with the other processes):
 - barge-in: the first ``clear`` received - the moment the first frame of the speech over the
   bot was sent;
 - underrun: a reply frame arriving after the caller's playback buffer ran dry (by more than
-  ``DRY_TOLERANCE_S``) while the bot's turn is going on;
+  ``DRY_TOLERANCE_S``) while the bot's turn is going on (a gap longer than the caller's quiet
+  time ends the turn: the caller talks); counted apart when a mark came just before it (the
+  next segment was late: a gap between segments) and when none did (a segment's own audio was
+  late);
 - missed turn: a line with no reply within ``reply_within_s`` (missed barge-in: no ``clear``
   within ``clear_within_s``).
 
@@ -81,6 +84,7 @@ class Results:
     missed_turns: int = 0
     missed_barge_ins: int = 0
     underruns: int = 0
+    underruns_between_segments: int = 0  # of ``underruns``: right after a segment's mark
     dry_s: float = 0.0
     frames_in: int = 0
     errors: list[str] = field(default_factory=list)
@@ -129,6 +133,7 @@ class Caller:
         self.play_end = 0.0  # when the far end's playback buffer runs out
         self.run_open = False  # a bot turn is going on: a dry buffer is an underrun
         self.marks: deque[tuple[float, str]] = deque()
+        self.segment_ended = False  # a mark came after the latest reply frame
         self.closed = False
         self.hung_up = False
 
@@ -166,6 +171,7 @@ class Caller:
                 msg = orjson.loads(message)
                 if msg.get("event") == "mark":
                     self.marks.append((max(self.play_end, now), msg["mark"]["name"]))
+                    self.segment_ended = True
                 elif msg.get("event") == "clear":
                     self._clear(now)
         except websockets.ConnectionClosed:
@@ -177,7 +183,9 @@ class Caller:
         self.out.frames_in += 1
         if self.run_open and now > self.play_end + DRY_TOLERANCE_S and self._counted(now):
             self.out.underruns += 1
+            self.out.underruns_between_segments += self.segment_ended
             self.out.dry_s += now - self.play_end
+        self.segment_ended = False
         self.play_end = max(self.play_end, now) + TICK_S
         self.run_open = True
         if self.state == "waiting" and not self.awaiting_clear:

@@ -169,6 +169,7 @@ class Bench:
             "missed_turns": r.missed_turns,
             "missed_barge_ins": r.missed_barge_ins,
             "underruns": r.underruns,
+            "underruns_between_segments": r.underruns_between_segments,
             "dry_ms": round(1000 * r.dry_s, 1),
             "server_cpu_pct": round(100 * cpu, 1),
             "server_cpu_pct_per_call": round(100 * cpu / n, 2),
