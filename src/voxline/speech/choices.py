@@ -62,12 +62,11 @@ def open_to_choice(text: str, options: Sequence[str]) -> bool:
     heard as "Yes.")."""
     said = normalize(text)
     words = said.split()
-    padded = f" {said} "
-    if len(options) < 2 or not words or any(f" {normalize(o)} " in padded for o in options):
+    if len(options) < 2 or not words or any(f" {normalize(o)} " in f" {said} " for o in options):
         return False
     if text.rstrip().endswith("?") and words[0] in QUESTION_STARTS:
         return False
-    return not all(_HUM.fullmatch(w) for w in re.split(r"[\s-]+", said) if w)
+    return not all(_HUM.fullmatch(w) for w in re.split(r"[\s-]+", said))  # "mm-hmm": hyphens
 
 
 def choose(scores: Mapping[str, float], heard: float) -> str | None:

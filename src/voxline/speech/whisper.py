@@ -111,13 +111,13 @@ class WhisperEngine:
             suppress_tokens=[-1],
         )[0]
         tokens = result.sequences_ids[0]
-        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
-        if not _speech(result.no_speech_prob, avg_logprob):
+        logprob = result.scores[0] * len(tokens)  # CTranslate2 scores are per token
+        if not _speech(result.no_speech_prob, logprob / (len(tokens) + 1)):
             return ""
         text = tok.decode([t for t in tokens if t < tok.eot]).strip()
         if frames <= CHOICE_FRAMES and open_to_choice(text, options):
             scores = {o: self._forced_logprob(encoded, start, spoken(o), frames) for o in options}
-            if (option := choose(scores, result.scores[0] * len(tokens))) is not None:
+            if (option := choose(scores, logprob)) is not None:
                 return spoken(option)
         return text
 
