@@ -8,17 +8,21 @@ whisper, then each recognizer configuration transcribes the same cut. Printed pe
 overall, side by side in one run (so the machine's load is the same for all):
 
 - WER against the line as written; slot words (sizes, toppings, crusts, yes/no) missed, and
-  invented (in the transcript, not in the line: "on a" heard as "onion");
+  invented (in the transcript, not in the line: "on a" heard as "onion"), word for word;
+- slot values missed and invented as the bot's form reads them: "mushroom" and "jalapeños"
+  are the values mushrooms and jalapenos, so only what the dialog would get wrong counts;
 - lost (no utterance reached the recognizer) and cut (the utterances cover less than the
   line's speech, by more than 150 ms);
 - time per utterance p50/p95, one thread.
 
-The last three configurations also give whisper what the caller heard the bot say just before
+The last four configurations also give whisper what the caller heard the bot say just before
 the line, as the call does: the bot's words come from playing each scenario in text with the
 bot's own dialog (the caller's lines as written), so they are the reply the line answers. The
-next runs the encoder on a 10 s window instead of 30 s; the last also hears a short answer
+next runs the encoder on a 10 s window instead of 30 s; the next also hears a short answer
 that names none of the options the bot's question gave as the option whisper finds far
-likelier than the others, as the server does (``speech/choices.py``).
+likelier than the others (``speech/choices.py``); the last, as the server does, takes the
+beam hypothesis that names more of the bot's words when it is nearly as likely as the best
+(``speech/hypotheses.py``).
 
     python bench/recognition.py [--lines N] [--json FILE]
 """
@@ -38,12 +42,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from voxline.agents.form import FormAgent  # noqa: E402
+from voxline.agents.slots import Lexicon, words  # noqa: E402
 from voxline.audio import duration, pcm_to_ulaw, ulaw_to_pcm  # noqa: E402
 from voxline.bot import Bot, load_bot  # noqa: E402
 from voxline.events import AudioIn, SpeechStarted, SpeechStopped, TranscriptKind  # noqa: E402
 from voxline.records_sqlite import SqliteRecords  # noqa: E402
 from voxline.speech.base import RecognizerHints  # noqa: E402
 from voxline.speech.choices import utterance_options  # noqa: E402
+from voxline.speech.hypotheses import utterance_vocabulary  # noqa: E402
 from voxline.speech.utterances import HEARD_CHARS, PREROLL_S, TAIL_S, UtteranceStream  # noqa: E402
 from voxline.speech.vad import SileroModel  # noqa: E402
 from voxline.speech.vad_gate import GatedVad  # noqa: E402
@@ -210,6 +217,19 @@ def slots_in(text: str, vocab: list[str]) -> list[str]:
     return found
 
 
+def values_in(text: str, lexicon: Lexicon) -> list[str]:
+    """The slot values the bot's form reads in ``text`` (plurals and synonyms as the value,
+    "jalapeños" as jalapenos), and each yes or no."""
+    tokens = words(text)
+    found = [f"{m.targets[0].slot}={m.targets[0].value}" for m in lexicon.find(tokens)]
+    return found + [YES_NO[t] for t in tokens if t in YES_NO]
+
+
+def excess(a: list[str], b: list[str]) -> int:
+    """How many of ``a``'s items ``b`` lacks, counting repeats."""
+    return sum(max(0, a.count(w) - b.count(w)) for w in set(a))
+
+
 @dataclass
 class Config:
     name: str
@@ -218,9 +238,16 @@ class Config:
     hints: RecognizerHints | None = None  # prompt as the call does, with the reply before
     windows: tuple[int, ...] | None = None  # encoder windows; None: faster-whisper's 30 s
     choices: bool = False  # a short answer may be heard as an option the question named
+    favour: bool = False  # the beam hypothesis naming more of the bot's words may be taken
 
 
-def run(configs: list[Config], lines: list[Line], engine: WhisperEngine, vocab: list[str]):
+def run(
+    configs: list[Config],
+    lines: list[Line],
+    engine: WhisperEngine,
+    vocab: list[str],
+    lexicon: Lexicon,
+):
     rows: dict[str, dict[str, dict]] = {}
     for cfg in configs:
         engine.beam, engine.windows = cfg.beam, cfg.windows
@@ -229,29 +256,37 @@ def run(configs: list[Config], lines: list[Line], engine: WhisperEngine, vocab: 
             hyp, times = [], []
             for pcm in ln.cuts:
                 t0 = time.perf_counter()
-                prompt, options = cfg.prompt, ()
+                prompt, options, vocabulary = cfg.prompt, (), ()
                 if cfg.hints is not None:  # as the call prompts
                     heard = ln.before[-HEARD_CHARS:]
                     prompt = utterance_prompt(cfg.hints, ln.over_bot, heard)
                     if cfg.choices:
                         options = utterance_options(cfg.hints, ln.over_bot, heard)
-                hyp.append(engine.transcribe(pcm, RATE, prompt, options))
+                    if cfg.favour:
+                        options = utterance_options(cfg.hints, ln.over_bot, heard)
+                        vocabulary = utterance_vocabulary(cfg.hints, ln.over_bot, options)
+                hyp.append(engine.transcribe(pcm, RATE, prompt, options, vocabulary))
                 times.append(time.perf_counter() - t0)
             text = " ".join(hyp)
             ref = spoken_text(ln.text)
             edits, n = word_errors(ref, text)
             want, got = slots_in(ref, vocab), slots_in(text, vocab)
-            missed = sum(max(0, want.count(w) - got.count(w)) for w in set(want))
-            invented = sum(max(0, got.count(w) - want.count(w)) for w in set(got))
+            missed, invented = excess(want, got), excess(got, want)
+            meant, read = values_in(ref, lexicon), values_in(text, lexicon)
             for key in (ln.voice, "all"):
                 g = per.setdefault(key, {"edits": 0, "words": 0, "slots": 0, "missed": 0,
                                          "invented": 0, "lines": 0, "lost": 0, "cut": 0,
+                                         "values": 0, "values_missed": 0,
+                                         "values_invented": 0,
                                          "times": [], "examples": []})  # fmt: skip
                 g["edits"] += edits
                 g["words"] += n
                 g["slots"] += len(want)
                 g["missed"] += missed
                 g["invented"] += invented
+                g["values"] += len(meant)
+                g["values_missed"] += excess(meant, read)
+                g["values_invented"] += excess(read, meant)
                 g["lines"] += 1
                 g["lost"] += not ln.cuts
                 g["cut"] += cut_short(ln)
@@ -290,9 +325,11 @@ def main() -> None:
         Config("then: beam 5, example sentence", 5, whisper_prompt(hints)),
         Config("then: + the bot's words before", 5, "", hints),
         Config("then: + encoder on a 10 s window", 5, "", hints, WINDOWS),
-        Config("now: + short answers as the options", 5, "", hints, WINDOWS, choices=True),
+        Config("then: + short answers as the options", 5, "", hints, WINDOWS, choices=True),
+        Config("now: + hypotheses naming the bot's words", 5, "", hints, WINDOWS, True, True),
     ]
-    rows = run(configs, lines, WhisperEngine(workers=1), slot_words(bot.vocabulary))
+    engine = WhisperEngine(workers=1)
+    rows = run(configs, lines, engine, slot_words(bot.vocabulary), FormAgent(bot).lexicon)
     voices = sorted({ln.voice for ln in lines})
     hissy = sum(ln.hiss is not None for ln in lines)
     minutes = sum(duration(ln.pcm, RATE) for ln in lines) / 60
@@ -301,15 +338,17 @@ def main() -> None:
     cut_n = sum(cut_short(ln) for ln in lines)
     print(f"VAD and cutter: {lost} lost, {cut_n} cut (speech not covered by more than 150 ms)")
     print(
-        f"{'':36}{'voice':<14}{'WER':>6}{'slot miss':>10}{'invented':>9}{'p50 ms':>8}{'p95 ms':>8}"
+        f"{'':36}{'voice':<14}{'WER':>6}{'slot miss':>10}{'invented':>9}"
+        f"{'value miss':>11}{'invented':>9}{'p50 ms':>8}{'p95 ms':>8}"
     )
     for name, per in rows.items():
         for key in [*voices, "all"]:
             g = per[key]
-            slots = max(1, g["slots"])
+            slots, values = max(1, g["slots"]), max(1, g["values"])
             print(
                 f"{name if key == 'all' else '':36}{key:<14}{g['edits'] / g['words']:>6.3f}"
                 f"{g['missed'] / slots:>10.3f}{g['invented'] / slots:>9.3f}"
+                f"{g['values_missed'] / values:>11.3f}{g['values_invented'] / values:>9.3f}"
                 f"{pct(g['times'], 50):>8.0f}{pct(g['times'], 95):>8.0f}"
             )
         for ex in per["all"]["examples"]:

@@ -19,6 +19,13 @@ import numpy as np
 from voxline.audio import pcm_to_float, resample
 from voxline.speech.base import AudioFormat, RecognizerCaps, RecognizerHints
 from voxline.speech.choices import choose, open_to_choice, spoken, utterance_options
+from voxline.speech.hypotheses import (
+    NEAR_SLACK,
+    favoured,
+    near_words,
+    replaced,
+    utterance_vocabulary,
+)
 from voxline.speech.utterances import UtteranceStream
 
 WHISPER_RATE = 16000
@@ -73,10 +80,17 @@ class WhisperEngine:
         )
 
     def transcribe(
-        self, pcm: bytes, rate: int, prompt: str = "", options: Sequence[str] = ()
+        self,
+        pcm: bytes,
+        rate: int,
+        prompt: str = "",
+        options: Sequence[str] = (),
+        vocabulary: Sequence[str] = (),
     ) -> str:
         """Blocking: run it in an executor. ``options``: what the bot's question offered; a
-        short answer that names none of them may be heard as one (``choices.py``)."""
+        short answer that names none of them may be heard as one (``choices.py``).
+        ``vocabulary``: the bot's words, favoured among the beam's hypotheses
+        (``hypotheses.py``)."""
         audio = pcm_to_float(resample(pcm, rate, WHISPER_RATE))
         if not self.windows:
             return self._transcribe_30s(audio, prompt)
@@ -86,12 +100,18 @@ class WhisperEngine:
             frames = len(piece) // HOP
             window = next(w for w in self.windows if w >= frames + WINDOW_MARGIN)
             choice = options if len(parts) == 1 else ()
-            text = self._transcribe_window(piece, frames, window, prompt, choice)
+            text = self._transcribe_window(piece, frames, window, prompt, choice, vocabulary)
             said.append(fold_repeats(text))
         return " ".join(t for t in said if t)
 
     def _transcribe_window(
-        self, audio: np.ndarray, frames: int, window: int, prompt: str, options: Sequence[str]
+        self,
+        audio: np.ndarray,
+        frames: int,
+        window: int,
+        prompt: str,
+        options: Sequence[str],
+        vocabulary: Sequence[str],
     ) -> str:
         m, tok = self.model, self._tokenizer
         feats = m.feature_extractor(audio)[:, :window]
@@ -103,6 +123,7 @@ class WhisperEngine:
             encoded,
             [start],
             beam_size=self.beam,
+            num_hypotheses=self.beam,
             max_length=len(start) + TOKENS_PER_S * frames // 100 + 10,
             repetition_penalty=REPETITION_PENALTY,
             return_scores=True,
@@ -110,16 +131,35 @@ class WhisperEngine:
             suppress_blank=True,
             suppress_tokens=[-1],
         )[0]
-        tokens = result.sequences_ids[0]
-        logprob = result.scores[0] * len(tokens)  # CTranslate2 scores are per token
-        if not _speech(result.no_speech_prob, logprob / (len(tokens) + 1)):
+        hypotheses = [
+            (tok.decode([t for t in ids if t < tok.eot]).strip(), score * len(ids))
+            for ids, score in zip(result.sequences_ids, result.scores, strict=True)
+        ]  # CTranslate2 scores are per token
+        logprob = hypotheses[0][1]
+        if not _speech(result.no_speech_prob, logprob / (len(result.sequences_ids[0]) + 1)):
             return ""
-        text = tok.decode([t for t in tokens if t < tok.eot]).strip()
+        text = favoured(hypotheses, vocabulary)
         if frames <= CHOICE_FRAMES and open_to_choice(text, options):
             scores = {o: self._forced_logprob(encoded, start, spoken(o), frames) for o in options}
             if (option := choose(scores, logprob)) is not None:
                 return spoken(option)
+        if any(near := near_words(text, vocabulary)):
+            return self._nearer(encoded, start, text, near, frames)
         return text
+
+    def _nearer(
+        self, encoded: Any, start: list[int], text: str, near: list[list[str]], frames: int
+    ) -> str:
+        """``text`` with each word that sounds like a bot word said as it, where whisper finds
+        that nearly as likely (``hypotheses.py``)."""
+        floor = self._forced_logprob(encoded, start, text, frames) - NEAR_SLACK
+        out = text
+        for at, phrases in enumerate(near):
+            tried = [(self._forced_logprob(encoded, start, t, frames), p)
+                     for p in phrases for t in replaced(text, at, p)]  # fmt: skip
+            if tried and (best := max(tried))[0] >= floor:
+                out = replaced(out, at, best[1])[0]
+        return out
 
     def _forced_logprob(self, encoded: Any, start: list[int], text: str, frames: int) -> float:
         """How likely whisper finds ``text`` for this audio: its tokens' log-probabilities,
@@ -224,8 +264,9 @@ class WhisperRecognizer:
             loop = asyncio.get_running_loop()
             text = utterance_prompt(hints, over_bot, heard)
             options = utterance_options(hints, over_bot, heard)
+            vocabulary = utterance_vocabulary(hints, over_bot, options)
             return await loop.run_in_executor(
-                self.executor, self.engine.transcribe, pcm, rate, text, options
+                self.executor, self.engine.transcribe, pcm, rate, text, options, vocabulary
             )
 
         return UtteranceStream(transcribe, fmt.rate, hints, self.clock)

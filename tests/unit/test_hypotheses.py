@@ -1,0 +1,118 @@
+"""The bot's words among whisper's hypotheses: which hypothesis is taken, which heard words are
+tried as a bot word, and whisper itself mending menu words in callers' sentences (voices it was
+not tuned for) without inventing slots from lines that name none."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import ROOT
+from voxline.audio import pcm_to_ulaw, ulaw_to_pcm
+from voxline.bot import load_bot
+from voxline.speech.base import RecognizerHints
+from voxline.speech.hypotheses import (
+    WORD_BONUS,
+    favoured,
+    near_words,
+    replaced,
+    utterance_vocabulary,
+)
+from voxline.speech.whisper import WhisperEngine, utterance_prompt
+from voxline.testbench.words import normalize
+
+RATE = 8000
+MENU = ("small", "medium", "large", "thin", "stuffed", "cheese", "ham", "mushrooms")
+WITH_YES_NO = (*MENU, "yes", "no")
+
+
+def test_a_nearly_as_likely_hypothesis_naming_more_bot_words_is_taken():
+    beam = [("A large hand pizza on thin crust.", -6.0), ("A large ham pizza on thin crust.", -6.4)]
+    assert favoured(beam, MENU) == "A large ham pizza on thin crust."
+    far = [(beam[0][0], -6.0), (beam[1][0], -6.0 - WORD_BONUS - 0.1)]
+    assert favoured(far, MENU) == "A large hand pizza on thin crust."
+    assert favoured(beam, ()) == "A large hand pizza on thin crust."  # over the bot: nothing
+    two = [("A medium-key pizza.", -5.0), ("A medium cheese pizza.", -6.5)]  # 1 word, 1.5 nats
+    assert favoured(two, MENU) == "A medium-key pizza."
+
+
+def test_no_slot_is_taken_from_function_words():
+    beam = [("I'll have a medium in them.", -5.0), ("I'll have a medium in thin.", -5.2)]
+    assert favoured(beam, MENU) == "I'll have a medium in them."
+    onion = [("On a thin crust.", -4.0), ("Onion thin crust.", -4.1)]
+    assert favoured(onion, (*MENU, "onions")) == "On a thin crust."
+
+
+def test_yes_and_no_count_only_when_the_bot_asked_for_them():
+    hints = RecognizerHints(phrases=MENU)
+    assert utterance_vocabulary(hints, False, ("yes", "no")) == WITH_YES_NO
+    assert utterance_vocabulary(hints, False, ("small", "large")) == MENU
+    assert utterance_vocabulary(hints, True, ("yes", "no")) == ()
+    beam = [("Oh, wait.", -2.0), ("No, wait.", -2.3)]
+    assert favoured(beam, MENU) == "Oh, wait."
+    so = [("So, that's all.", -3.0), ("No, that's all.", -3.5)]
+    assert favoured(so, WITH_YES_NO) == "No, that's all."
+    repeated = [("Yeah.", -1.0), ("Yeah, yeah.", -1.5)]  # one answer, not two
+    assert favoured(repeated, WITH_YES_NO) == "Yeah."
+
+
+def test_near_words_are_content_words_that_sound_like_a_bot_word():
+    near = near_words("Large hem and mushroom, cuffed crust, 2 topics.", MENU)
+    assert near == [[], ["ham"], [], [], ["stuffed"], [], [], []]
+    # "mushroom" names a phrase already; "and", "crust" and "2" are never tried
+    assert replaced("Cuffed crust, large.", 0, "stuffed") == [
+        "Stuffed crust, large.",
+        "stuffed crust, large.",
+    ]
+    assert replaced("a large hem, please", 2, "ham") == ["a large ham, please"]
+    assert near_words("Yet.", WITH_YES_NO) == [[]]  # short answers are ``choices.py``'s
+
+
+@pytest.fixture(scope="module")
+def engine() -> WhisperEngine:
+    return WhisperEngine(workers=1)
+
+
+@pytest.fixture(scope="module")
+def hints() -> RecognizerHints:
+    bot = load_bot(ROOT / "bots" / "pizza")
+    return RecognizerHints(phrases=bot.vocabulary, example=bot.example)
+
+
+GREETING = "Thanks for calling Voxline Pizza! What kind of pizza would you like today?"
+
+
+def hear(engine, hints, voice: str, line: str, favour: bool) -> str:
+    from voxline.testbench.voices import VoiceRenderer
+
+    pcm = ulaw_to_pcm(pcm_to_ulaw(VoiceRenderer().render(voice, line).pcm))  # the phone line
+    vocabulary = utterance_vocabulary(hints, False) if favour else ()
+    return engine.transcribe(pcm, RATE, utterance_prompt(hints, False, GREETING), (), vocabulary)
+
+
+@pytest.mark.parametrize(
+    ("voice", "line"),
+    [
+        ("rms-low", "Large ham and mushroom, regular crust."),  # "hem": a near word
+        ("awb", "A large ham pizza on thin crust."),  # "hemp": another hypothesis has "ham"
+    ],
+)
+def test_a_misheard_menu_word_in_a_sentence_is_mended(engine, hints, voice, line):
+    assert "ham" not in normalize(hear(engine, hints, voice, line, favour=False))
+    assert "ham" in normalize(hear(engine, hints, voice, line, favour=True))
+
+
+@pytest.mark.parametrize(
+    ("voice", "line"),
+    [
+        ("rms-low", "Medium veggie with mushrooms, onions and green peppers on thin crust."),
+        ("espeak-gb", "What toppings have you got?"),
+        ("espeak-f", "What toppings are there?"),
+        ("slt", "Do you deliver?"),
+        ("espeak-gb", "I'll have a medium with ham and pineapple, thin crust."),
+    ],
+)
+def test_no_menu_word_is_invented(engine, hints, voice, line):
+    menu = {w for p in hints.phrases for w in normalize(p)}
+    said = set(normalize(hear(engine, hints, voice, line, favour=True)))
+    meant = set(normalize(line)) | {"onion", "mushroom", "olive", "pepper"}
+    assert not (said & menu) - meant, said
