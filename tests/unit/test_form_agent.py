@@ -371,6 +371,26 @@ async def test_off_menu_items_are_declined_with_what_there_is(talk, said, declin
     assert talk.draft() == kept  # "extra large" is never "large"
 
 
+@pytest.mark.parametrize(
+    ("asked", "declined"),
+    [
+        ("Do you like to do a free crust?", "free crust"),  # "gluten" lost by the recognizer
+        ("Do you have a pretzel crust?", "pretzel crust"),
+    ],
+)
+async def test_a_kind_the_menu_does_not_know_is_declined_when_asked(talk, asked, declined):
+    reply = await talk.say(asked)
+    assert reply.startswith(f"Sorry, we don't have {declined}. For crust")
+    assert talk.draft() == []
+
+
+@pytest.mark.parametrize(
+    "asked", ["Do you do stuff crust?", "What crusts do you have?", "Do you have a thin crust?"]
+)
+async def test_a_kind_the_menu_knows_or_nearly_knows_is_not_declined(talk, asked):
+    assert "don't have" not in await talk.say(asked)
+
+
 @pytest.mark.parametrize("again", ["sorry?", "say that again", "can you repeat that", "pardon"])
 async def test_repeat_says_the_last_reply_again(talk, again):
     first = await talk.say("a large pizza")

@@ -17,6 +17,7 @@ from voxline.agents.order import Order
 from voxline.agents.phonetic import Proposal, propose
 from voxline.agents.slots import FormSchema, Lexicon, Mention, Target, clean
 from voxline.agents.spoken_digits import digits_in
+from voxline.function_words import FUNCTION_WORDS
 
 
 def _rx(*alternatives: str) -> re.Pattern[str]:
@@ -163,6 +164,8 @@ class Reader:
         mentions = self._references(r, tokens, mentions, draft)
         r.off_menu = [t for m in mentions for t in m.targets if t.value is None]
         real = [m for m in mentions if any(t.value for t in m.targets)]
+        if _is_question(said) and not r.off_menu:
+            r.off_menu = self._unknown_kinds(tokens, mentions, real, focus)
         r.named = [
             (t.slot, t.value)
             for m in real
@@ -193,6 +196,35 @@ class Reader:
                 r.parts.append(Part())
             r.parts[0].empty.append(slot.name)
         return r
+
+    def _unknown_kinds(
+        self, tokens: list[str], mentions: list[Mention], real: list[Mention], focus: str | None
+    ) -> list[Target]:
+        """A kind the menu does not know, asked about: "do you do a free crust?" (a misheard
+        "gluten free") names the crust's noun with words before it that name no crust, sound
+        like none and are not in the not-on-menu list. Only a noun of one slot ("crust", not
+        "pizza"), so the answer can say what there is instead."""
+        owners: dict[str, list[str]] = {}
+        for slot, nouns in self.heads.items():
+            for noun in nouns:
+                owners.setdefault(noun, []).append(slot)
+        named = {t.slot for m in real for t in m.targets}
+        near = {p.slot for p in propose(tokens, mentions, self.lexicon, focus, self.heads)}
+        out = []
+        for at, token in enumerate(tokens):
+            slots = owners.get(token, [])
+            if len(slots) != 1 or slots[0] in named | near or self.schema.slot(slots[0]) is None:
+                continue
+            start = at
+            while (
+                start > 0
+                and tokens[start - 1].isalpha()
+                and tokens[start - 1] not in FUNCTION_WORDS
+            ):
+                start -= 1
+            if start < at:
+                out.append(Target(slots[0], None, " ".join(tokens[start : at + 1])))
+        return out
 
     def _heads_other(self, m: Mention, tokens: list[str]) -> bool:
         """A one-value word right before another slot's noun describes that slot, not its
