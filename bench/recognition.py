@@ -2,10 +2,12 @@
 
 The corpus is every line the pizza suite's callers say (``bots/pizza/tests``), each in its
 scenario's voice and in three more of the bench's voices, some over line hiss: telephone band,
-8 kHz mu-law, as the server receives them. Each line goes through the server's own path: the
-call's VAD (``GatedVad``) and utterance cutter (``UtteranceStream``) decide what reaches
-whisper, then each recognizer configuration transcribes the same cut. Printed per voice and
-overall, side by side in one run (so the machine's load is the same for all):
+8 kHz mu-law, as the server receives them (592 lines in 14 voices; ``--lines`` takes that many
+spread evenly over it, so every scenario and voice stays in). Each line goes through the
+server's own path: the call's VAD (``GatedVad``) and utterance cutter (``UtteranceStream``)
+decide what reaches whisper, then each recognizer configuration transcribes the same cut.
+Printed per voice and overall, side by side in one run (so the machine's load is the same
+for all):
 
 - WER against the line as written; slot words (sizes, toppings, crusts, yes/no) missed, and
   invented (in the transcript, not in the line: "on a" heard as "onion"), word for word;
@@ -98,7 +100,9 @@ def corpus(limit: int) -> list[Line]:
                     seen.add(key)
                     hiss = -48.0 if i == 2 else sc.hiss_dbfs
                     out.append(Line(v, text, hiss))
-    return out[:limit]
+    if len(out) <= limit:
+        return out
+    return [out[i * len(out) // limit] for i in range(limit)]  # every scenario and voice
 
 
 async def _play(sc: Scenario, bot: Bot, records: SqliteRecords, out: dict[str, Line]) -> None:

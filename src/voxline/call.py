@@ -2,7 +2,8 @@
 
 ``Call`` wires the stages (VAD and recognizer, turn taker, agent, splitter, synthesizer,
 playout) and holds the only per-call state. Each reply runs as one task that can be cancelled
-at any await; what the caller heard is written to the history from the playout's mark echoes.
+at any await (its words from ``reply_segments.py``); what the caller heard is written to the
+history from the playout's mark echoes.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from voxline import logs
-from voxline.agents.base import Turn
 from voxline.call_services import CallServices, Observer
 from voxline.events import (
     AudioIn,
@@ -26,14 +26,10 @@ from voxline.events import (
     CallNote,
     CallStop,
     Digit,
-    EndCall,
     ListenerEvent,
     MarkPlayed,
-    TextDelta,
-    ToolResult,
     Transcript,
     TranscriptKind,
-    TransferCall,
     TransportEvent,
     TurnEnded,
 )
@@ -41,9 +37,9 @@ from voxline.history import History
 from voxline.keypad import Keyed, KeypadAggregator, keypad_settings
 from voxline.playout import Outbound, Playout, Segment
 from voxline.reply import Reply
-from voxline.resilience import describe, reporting_to
+from voxline.reply_segments import reply_segments
+from voxline.resilience import reporting_to
 from voxline.sample_clock import SampleClock
-from voxline.sentences import SentenceSplitter
 from voxline.speak_ahead import SpeakAhead
 from voxline.speech.base import AudioFormat, RecognizerHints
 from voxline.speech.resilient_asr import UtteranceLost
@@ -65,9 +61,6 @@ from voxline.turns import (
 )
 
 log = logging.getLogger("voxline.call")
-FALLBACK = "Sorry, I'm having trouble right now. Could you say that again?"
-# After a tool ran (an order placed), asking the caller to repeat could place it twice.
-FALLBACK_AFTER_TOOL = "That's done. Sorry, I'm having a little trouble right now."
 UNHEARD = "Sorry, I didn't catch that. Could you say it again?"  # the recognizer lost the words
 ANSWERING = ("rag", "plugin", "nvidia_rag")  # bots whose spoken reply answers a question
 
@@ -128,7 +121,7 @@ class Call:
 
     async def run(self, events: AsyncIterator[TransportEvent]) -> None:
         """Serve the call until the caller hangs up or the bot ends it."""
-        with reporting_to(self._note):  # failures that shared providers absorbed, noted here
+        with reporting_to(self.note):  # failures that shared providers absorbed, noted here
             await self._serve(events)
 
     async def _serve(self, events: AsyncIterator[TransportEvent]) -> None:
@@ -146,7 +139,7 @@ class Call:
             await asyncio.wait({inbound, ender, listener}, return_when=asyncio.FIRST_COMPLETED)
             if listener.done() and (exc := listener.exception()):
                 log.error("call %s: recognizer failed: %r", self.call_id, exc)
-                self._note(BackendFailed("asr", repr(exc)))
+                self.note(BackendFailed("asr", repr(exc)))
             inbound.cancel()
         finally:
             for task in (listener, ticker, ender, *self._tasks):
@@ -158,7 +151,7 @@ class Call:
             if self.reply:
                 await self._finish_reply(self.reply, self.reply.outcome or "hung up")
             await asyncio.gather(*self._writes)
-            self._note(CallEnded(self.end_reason, self.outcome))
+            self.note(CallEnded(self.end_reason, self.outcome))
 
     def end(self, reason: str, goodbye: str = "") -> None:
         """End the call from outside (the server is shutting down). With ``goodbye`` the bot
@@ -182,7 +175,9 @@ class Call:
                 self.end_reason = self.end_reason or "caller hung up"
                 return
 
-    def _note(self, note: CallNote, observers: list[Observer] | None = None) -> None:
+    def note(self, note: CallNote, observers: list[Observer] | None = None) -> None:
+        """Tell the observers (metrics, traces, pages); one that raises is dropped, never
+        the call."""
         for observer in list(self.observers if observers is None else observers):
             try:
                 observer(note)
@@ -193,18 +188,18 @@ class Call:
                     self.hearers.remove(observer)
 
     def _bot_frame(self, pcm: bytes, t: float) -> None:
-        self._note(BotAudio(pcm, self.out.rate, t), self.hearers)
+        self.note(BotAudio(pcm, self.out.rate, t), self.hearers)
 
     async def _audio(self, audio: AudioIn) -> None:
         start, end = self.sample_clock.frame(len(audio.pcm))
         if self.hearers:
-            self._note(CallerAudio(audio.pcm, self.fmt.rate, start), self.hearers)
+            self.note(CallerAudio(audio.pcm, self.fmt.rate, start), self.hearers)
         speaking = None  # unknown to the recognizer while the VAD is off
         if self.vad is not None:
             edges = self.vad.push(audio.pcm, end, self.turns.wants_onsets, self.turns.pausable)
             if edges is not None:
                 for edge in edges:
-                    self._note(edge)
+                    self.note(edge)
                     await self._hear(edge)
                 speaking = self.vad.speaking
         await self.recognition.send(AudioIn(audio.pcm, audio.raw, start), speaking)
@@ -216,7 +211,7 @@ class Call:
                 self._start_reply(None, text=UNHEARD)
                 continue
             log.info("call %s: %s transcript %r", self.call_id, tr.kind, tr.text)
-            self._note(tr)
+            self.note(tr)
             if tr.kind is TranscriptKind.INTERIM:
                 self._interim_at = tr.t
             await self._hear(tr, tr)
@@ -308,7 +303,7 @@ class Call:
         took = self.clock() - onset
         if self.reply:  # a pause's clear is what the caller heard, not a later interrupt's
             self.reply.timings.setdefault("barge_in", took)
-        self._note(BotStopped(self.reply.id if self.reply else 0, how, took))
+        self.note(BotStopped(self.reply.id if self.reply else 0, how, took))
         log.info("call %s: %s, clear %.0f ms after speech onset", self.call_id, how, 1000 * took)
 
     async def _interrupt(self, d: Interrupt) -> None:
@@ -382,7 +377,7 @@ class Call:
         )
         try:
             async with asyncio.TaskGroup() as tg:
-                tg.create_task(self._think(reply, text, segments, ahead))
+                tg.create_task(reply_segments(self, reply, text, segments, ahead))
                 await self._speak(reply, segments, ahead)
         except Exception as exc:
             if _line_closed(exc):  # the caller hung up while the bot spoke
@@ -395,50 +390,6 @@ class Call:
         if not self.playout.has_pending:
             self._reply_over(reply)
 
-    async def _think(
-        self, reply: Reply, text: str, segments: asyncio.Queue, ahead: SpeakAhead
-    ) -> None:
-        """The agent's events to speakable segments (cut early when the audio runs dry)."""
-        splitter = SentenceSplitter()
-        acted = False  # a tool ran in this reply
-        try:
-            if text:
-                for seg in splitter.push(text):
-                    await segments.put(seg)
-            else:
-                assert self.agent is not None, "a reply without text needs the bot's agent"
-                turn = Turn(self.history, self.tools, self.context, reply.confirmed.wait)
-                async for event in self.agent.reply(turn):
-                    if isinstance(event, TextDelta):
-                        reply.timings.setdefault("agent_first", self.clock())
-                        segs = splitter.push(event.text)
-                        if not segs and ahead.running_dry(self.playout.ahead_s()):
-                            segs = splitter.hurry()
-                        for seg in segs:
-                            await segments.put(seg)
-                    elif isinstance(event, ToolResult):
-                        log.info("call %s: tool %s -> %s", self.call_id, event.call.name,
-                                 event.error or event.result)  # fmt: skip
-                        if not event.error:
-                            self.outcome = self.tools.outcome(event.call.name) or self.outcome
-                            acted = True
-                    elif isinstance(event, EndCall):
-                        reply.end_call = True
-                    elif isinstance(event, TransferCall):  # ends like a hang-up, once heard
-                        reply.end_call = True
-                        self.transfer_to, self.outcome = event.number, "transferred"
-        except Exception as exc:
-            log.warning("call %s: agent failed: %s", self.call_id, describe(exc))
-            log.debug("agent failure", exc_info=True)
-            self._note(BackendFailed("agent", repr(exc)))
-            splitter.flush()  # drop the half sentence; the caller hears the fallback instead
-            for seg in splitter.push((FALLBACK_AFTER_TOOL if acted else FALLBACK) + " "):
-                await segments.put(seg)
-        finally:
-            for seg in splitter.flush():
-                segments.put_nowait(seg)
-            segments.put_nowait(None)
-
     async def _speak(self, reply: Reply, segments: asyncio.Queue, ahead: SpeakAhead) -> None:
         """Play each segment as its audio comes, the next ones synthesized meanwhile."""
 
@@ -448,13 +399,13 @@ class Call:
                 await reply.audible.wait()
             while (item := await ahead.ready.get()) is not None:
                 seg, chunks = item
-                self._note(BotSaid(reply.id, seg))
+                self.note(BotSaid(reply.id, seg))
                 await self.playout.play(seg, ahead.audio(chunks), owner=reply)
                 reply.timings.setdefault("first_audio", self.playout.first_audio_at or 0.0)
 
     def _synthesis_failed(self, seg: str, exc: Exception) -> None:
         log.error("call %s: synthesis failed for %r: %r", self.call_id, seg, exc)
-        self._note(BackendFailed("tts", repr(exc)))
+        self.note(BackendFailed("tts", repr(exc)))
 
     def _on_speaking(self, speaking: bool) -> None:
         decisions = self.turns.on_bot_speaking(speaking, self.clock())
@@ -500,7 +451,7 @@ class Call:
         t = reply.timings
         if t.get("speech_end") and t.get("first_audio"):
             t["latency"] = t["first_audio"] - t["speech_end"]
-        self._note(TurnEnded(reply.id, reply.user_text, " ".join(reply.heard), outcome, dict(t)))
+        self.note(TurnEnded(reply.id, reply.user_text, " ".join(reply.heard), outcome, dict(t)))
         if reply.user_text is not None:
             t["outcome"] = outcome
             await self.s.records.add_turn(self.call_id, "user", reply.user_text, False, t)
