@@ -371,6 +371,15 @@ async def test_off_menu_items_are_declined_with_what_there_is(talk, said, declin
     assert talk.draft() == kept  # "extra large" is never "large"
 
 
+async def test_a_bare_what_to_the_read_back_reads_it_again(talk):
+    read_back = await talk.say("a large pepperoni pizza on thin crust")
+    assert read_back.endswith("Shall I place the order?")
+    assert await talk.say("What is it?") == read_back  # a misheard "Yes." once: not the menu
+    assert (await talk.say("yes")).startswith("Great")
+    assert len(await talk.orders()) == 1
+    assert (await talk.say("What toppings do you have?")).startswith("For toppings")
+
+
 @pytest.mark.parametrize(
     ("asked", "declined"),
     [
@@ -391,7 +400,9 @@ async def test_a_kind_the_menu_knows_or_nearly_knows_is_not_declined(talk, asked
     assert "don't have" not in await talk.say(asked)
 
 
-@pytest.mark.parametrize("again", ["sorry?", "say that again", "can you repeat that", "pardon"])
+@pytest.mark.parametrize(
+    "again", ["sorry?", "say that again", "can you repeat that", "pardon", "What?", "what is it"]
+)
 async def test_repeat_says_the_last_reply_again(talk, again):
     first = await talk.say("a large pizza")
     assert await talk.say(again) == first

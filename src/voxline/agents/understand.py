@@ -51,6 +51,7 @@ REPEAT = _rx(
     "sorry", "pardon", "say that again", "say it again", "repeat that", "repeat it",
     "repeat yourself", "what was that", "come again", "what did you say",
     r"didn't (catch|hear|get)",
+    r"^(what|what is it|what was it|what's that|what is that)$",  # a bare "what?" names nothing
     "one more time", "again please", "excuse me", "huh",
 )  # fmt: skip
 DONE = _rx(
