@@ -160,7 +160,7 @@ async def cut(ln: Line, vad_model: SileroModel, hints: RecognizerHints) -> None:
     vad = GatedVad(vad_model, RATE, gated=False)
     pieces: list[bytes] = []
 
-    async def keep(pcm: bytes, rate: int, over_bot: bool, heard: str) -> str:
+    async def keep(pcm: bytes, rate: int, over_bot: bool, heard: str, earlier: str) -> str:
         pieces.append(pcm)
         return f"#{len(pieces) - 1}"  # a final that reuses its interim reuses this too
 

@@ -12,6 +12,7 @@ from voxline.bot import load_bot
 from voxline.speech.base import RecognizerHints
 from voxline.speech.hypotheses import (
     WORD_BONUS,
+    continued,
     favoured,
     near_words,
     replaced,
@@ -67,6 +68,20 @@ def test_near_words_are_content_words_that_sound_like_a_bot_word():
     assert near_words("Yet.", WITH_YES_NO) == [[]]  # short answers are ``choices.py``'s
 
 
+def test_the_interim_goes_on_with_the_words_the_final_heard_after_it():
+    interim = "Hello, a large bacon and onion pizza with a stuffed crust."
+    final = "Hello. A large bacon and I'll be able to win a tough crust, please!"
+    assert continued(interim, final) == (
+        "Hello, a large bacon and onion pizza with a stuffed crust, please."
+    )
+    assert continued("No, that's all.", "So, that's all. Thank you. Bye!") == (
+        "No, that's all, thank you bye."
+    )
+    assert continued("Can I get paid?", "Can I get a medium pizza?") is None  # where from?
+    assert continued("A large pizza.", "A large pizza.") == "A large pizza."
+    assert continued("", "A large pizza.") is None
+
+
 @pytest.fixture(scope="module")
 def engine() -> WhisperEngine:
     return WhisperEngine(workers=1)
@@ -116,3 +131,25 @@ def test_no_menu_word_is_invented(engine, hints, voice, line):
     said = set(normalize(hear(engine, hints, voice, line, favour=True)))
     meant = set(normalize(line)) | {"onion", "mushroom", "olive", "pepper"}
     assert not (said & menu) - meant, said
+
+
+BACON = "Hello, could I have a large bacon and onion pizza with a stuffed crust, please?"
+
+
+def test_a_final_that_garbles_its_interim_keeps_the_interims_words(engine, hints):
+    """In a call the interim heard this line right and the whole utterance, transcribed again
+    for the final, came out as "a large bacon and I'll be able to win a tough draft"."""
+    from voxline.testbench.voices import VoiceRenderer
+
+    pcm = ulaw_to_pcm(pcm_to_ulaw(VoiceRenderer().render("espeak-gb", BACON).pcm))
+    prompt = utterance_prompt(hints, False, "")
+    alone = engine.transcribe(pcm, RATE, prompt, (), hints.phrases)
+    assert "onion" not in normalize(alone)
+    interim = "Hello, come back and have a large bacon and onion pizza with a stuffed crust."
+    final = engine.transcribe(pcm, RATE, prompt, (), hints.phrases, interim)
+    assert (
+        final
+        == "Hello, come back and have a large bacon and onion pizza with a stuffed crust, please."
+    )
+    wrong = interim.replace("onion", "ham")  # words the audio does not bear out are not kept
+    assert engine.transcribe(pcm, RATE, prompt, (), hints.phrases, wrong) == alone

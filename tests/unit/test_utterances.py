@@ -16,9 +16,13 @@ class Transcriber:
         self.calls: list[int] = []
         self.over_bot: list[bool] = []
         self.heard: list[str] = []
+        self.earlier: list[str] = []
 
-    async def __call__(self, pcm: bytes, rate: int, over_bot: bool, heard: str) -> str:
+    async def __call__(
+        self, pcm: bytes, rate: int, over_bot: bool, heard: str, earlier: str
+    ) -> str:
         self.calls.append(len(pcm) // 320)
+        self.earlier.append(earlier)
         self.over_bot.append(over_bot)
         self.heard.append(heard)
         await asyncio.sleep(0)
@@ -63,6 +67,11 @@ async def test_speech_resumed_after_the_interim_is_transcribed_again():
     await feed(stream, "v" * 20 + "." * 20 + "v" * 20 + "." * 45)
     interim, final = await collect(stream, 2)
     assert interim.text != final.text and len(tx.calls) == 2
+    # the final's recognizer knows what the interim said (``speech/hypotheses.continued``)
+    assert tx.earlier == ["", interim.text]
+    await feed(stream, "v" * 20 + "." * 45, 3.0)  # the next utterance starts afresh
+    await collect(stream, 2)
+    assert tx.earlier[2:] == [""]
     await stream.aclose()
 
 

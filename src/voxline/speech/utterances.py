@@ -19,9 +19,10 @@ from voxline.audio import duration
 from voxline.events import AudioIn, Transcript, TranscriptKind
 from voxline.speech.base import RecognizerHints
 
-# (pcm, rate, over_bot, heard) -> text; over_bot: spoken while the bot talked (likely a
-# backchannel); heard: the bot's last words the caller heard, which the caller is answering
-Transcribe = Callable[[bytes, int, bool, str], Awaitable[str]]
+# (pcm, rate, over_bot, heard, earlier) -> text; over_bot: spoken while the bot talked (likely
+# a backchannel); heard: the bot's last words the caller heard, which the caller is answering;
+# earlier: the interim's text when the caller went on after it (a final of the whole utterance)
+Transcribe = Callable[[bytes, int, bool, str, str], Awaitable[str]]
 
 PREROLL_S = 0.5  # audio kept from before the VAD onset: onsets are detected 100-300 ms late
 TAIL_S = 0.3  # trailing silence kept after the last voiced frame
@@ -38,6 +39,7 @@ class _Job:
     speech_end: float
     over_bot: bool = False
     heard: str = ""
+    resumed: bool = False  # a final the caller went on with after its interim
 
 
 class UtteranceStream:
@@ -140,7 +142,10 @@ class UtteranceStream:
     def _finish(self, speech_end: float) -> None:
         reuse = self._interim_sent and not self._resumed
         pcm = None if reuse else self._speech()
-        job = _Job(TranscriptKind.FINAL, pcm, speech_end, self._over_bot, self._heard)
+        job = _Job(
+            TranscriptKind.FINAL, pcm, speech_end, self._over_bot, self._heard,
+            resumed=self._interim_sent and self._resumed,
+        )  # fmt: skip
         self._jobs.put_nowait(job)
         self._in_utterance = False
         self._buf = bytearray()
@@ -152,7 +157,10 @@ class UtteranceStream:
                 if job.pcm is None:
                     text = last_interim
                 else:
-                    said = await self._transcribe(job.pcm, self._rate, job.over_bot, job.heard)
+                    earlier = last_interim if job.resumed else ""
+                    said = await self._transcribe(
+                        job.pcm, self._rate, job.over_bot, job.heard, earlier
+                    )
                     text = said.strip()
                 if job.kind is TranscriptKind.INTERIM:
                     last_interim = text

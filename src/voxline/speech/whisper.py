@@ -21,6 +21,7 @@ from voxline.speech.base import AudioFormat, RecognizerCaps, RecognizerHints
 from voxline.speech.choices import choose, open_to_choice, spoken, utterance_options
 from voxline.speech.hypotheses import (
     NEAR_SLACK,
+    continued,
     favoured,
     near_words,
     replaced,
@@ -86,11 +87,13 @@ class WhisperEngine:
         prompt: str = "",
         options: Sequence[str] = (),
         vocabulary: Sequence[str] = (),
+        earlier: str = "",
     ) -> str:
         """Blocking: run it in an executor. ``options``: what the bot's question offered; a
         short answer that names none of them may be heard as one (``choices.py``).
         ``vocabulary``: the bot's words, favoured among the beam's hypotheses
-        (``hypotheses.py``)."""
+        (``hypotheses.py``). ``earlier``: the interim's text, when this is the final of an
+        utterance the caller went on with."""
         audio = pcm_to_float(resample(pcm, rate, WHISPER_RATE))
         if not self.windows:
             return self._transcribe_30s(audio, prompt)
@@ -99,8 +102,11 @@ class WhisperEngine:
         for piece in parts:
             frames = len(piece) // HOP
             window = next(w for w in self.windows if w >= frames + WINDOW_MARGIN)
-            choice = options if len(parts) == 1 else ()
-            text = self._transcribe_window(piece, frames, window, prompt, choice, vocabulary)
+            one = len(parts) == 1
+            text = self._transcribe_window(
+                piece, frames, window, prompt, options if one else (), vocabulary,
+                earlier if one else "",
+            )  # fmt: skip
             said.append(fold_repeats(text))
         return " ".join(t for t in said if t)
 
@@ -112,6 +118,7 @@ class WhisperEngine:
         prompt: str,
         options: Sequence[str],
         vocabulary: Sequence[str],
+        earlier: str = "",
     ) -> str:
         m, tok = self.model, self._tokenizer
         feats = m.feature_extractor(audio)[:, :window]
@@ -139,6 +146,9 @@ class WhisperEngine:
         if not _speech(result.no_speech_prob, logprob / (len(result.sequences_ids[0]) + 1)):
             return ""
         text = favoured(hypotheses, vocabulary)
+        if vocabulary and (again := continued(earlier, text)) not in (None, text):
+            scored = [(t, self._forced_logprob(encoded, start, t, frames)) for t in (text, again)]
+            text = favoured(scored, vocabulary)  # the interim's words, if likely still
         if frames <= CHOICE_FRAMES and open_to_choice(text, options):
             scores = {o: self._forced_logprob(encoded, start, spoken(o), frames) for o in options}
             if (option := choose(scores, logprob)) is not None:
@@ -260,13 +270,17 @@ class WhisperRecognizer:
         self.clock = clock
 
     def open(self, fmt: AudioFormat, hints: RecognizerHints) -> UtteranceStream:
-        async def transcribe(pcm: bytes, rate: int, over_bot: bool, heard: str) -> str:
+        async def transcribe(
+            pcm: bytes, rate: int, over_bot: bool, heard: str, earlier: str
+        ) -> str:
             loop = asyncio.get_running_loop()
             text = utterance_prompt(hints, over_bot, heard)
             options = utterance_options(hints, over_bot, heard)
             vocabulary = utterance_vocabulary(hints, over_bot, options)
             return await loop.run_in_executor(
-                self.executor, self.engine.transcribe, pcm, rate, text, options, vocabulary
+                self.executor,
+                self.engine.transcribe,
+                *(pcm, rate, text, options, vocabulary, earlier),
             )
 
         return UtteranceStream(transcribe, fmt.rate, hints, self.clock)
