@@ -33,6 +33,22 @@ def pizza_bot() -> Bot:
 
 
 @pytest.fixture(scope="session")
+def whisper_engine():
+    """The embedded recognizer's engine alone, one worker: what it hears of a line."""
+    from voxline.speech.whisper import WhisperEngine
+
+    return WhisperEngine(workers=1)
+
+
+@pytest.fixture(scope="session")
+def pizza_hints(pizza_bot):
+    """What the pizza bot's calls tell the recognizer: its vocabulary and example."""
+    from voxline.speech.base import RecognizerHints
+
+    return RecognizerHints(phrases=pizza_bot.vocabulary, example=pizza_bot.example)
+
+
+@pytest.fixture(scope="session")
 def piper():
     from voxline.speech.piper import PiperEngine
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ROOT
-from voxline.bot import load_bot
 from voxline.speech.base import RecognizerHints
 from voxline.speech.choices import (
     OPTION_GAP,
@@ -17,7 +15,7 @@ from voxline.speech.choices import (
     spoken,
     utterance_options,
 )
-from voxline.speech.whisper import WhisperEngine, utterance_prompt
+from voxline.speech.whisper import utterance_prompt
 from voxline.testbench.words import normalize
 
 RATE = 8000
@@ -40,9 +38,9 @@ def test_the_options_are_the_words_named_from_the_question_on():
 def test_no_question_or_one_option_is_no_choice():
     assert offered("For toppings, we have ham and pepperoni.", PHRASES) == ()
     assert offered("Which toppings would you like? We have ham and more.", PHRASES) == ()
-    hints = RecognizerHints(phrases=PHRASES)
-    assert utterance_options(hints, over_bot=True, heard=SIZE) == ()  # a backchannel, likely
-    assert utterance_options(hints, over_bot=False, heard=SIZE) == ("small", "medium", "large")
+    menu_hints = RecognizerHints(phrases=PHRASES)
+    assert utterance_options(menu_hints, over_bot=True, heard=SIZE) == ()  # a backchannel, likely
+    assert utterance_options(menu_hints, over_bot=False, heard=SIZE) == ("small", "medium", "large")
 
 
 def test_only_a_transcript_that_names_no_option_and_is_not_a_hum_is_open():
@@ -69,34 +67,29 @@ def test_an_option_is_taken_only_when_it_stands_out():
     assert spoken("black olives") == "Black olives."
 
 
-@pytest.fixture(scope="module")
-def engine() -> WhisperEngine:
-    return WhisperEngine(workers=1)
-
-
-@pytest.fixture(scope="module")
-def hints() -> RecognizerHints:
-    bot = load_bot(ROOT / "bots" / "pizza")
-    return RecognizerHints(phrases=bot.vocabulary, example=bot.example)
-
-
-def hear(engine, hints, voice: str, line: str, heard: str, choices: bool) -> str:
+def hear(whisper_engine, pizza_hints, voice: str, line: str, heard: str, choices: bool) -> str:
     from voxline.testbench.voices import VoiceRenderer
 
     pcm = VoiceRenderer().render(voice, line).pcm
-    options = utterance_options(hints, False, heard) if choices else ()
-    return engine.transcribe(pcm, RATE, utterance_prompt(hints, False, heard), options)
+    options = utterance_options(pizza_hints, False, heard) if choices else ()
+    return whisper_engine.transcribe(
+        pcm, RATE, utterance_prompt(pizza_hints, False, heard), options
+    )
 
 
 @pytest.mark.parametrize(
     ("voice", "line", "heard"),
     [("rms", "Small.", SIZE), ("espeak-gb", "Thin.", CRUST), ("awb", "Pepperoni.", None)],
 )
-def test_a_misheard_one_word_answer_is_heard_as_the_option(engine, hints, voice, line, heard):
+def test_a_misheard_one_word_answer_is_heard_as_the_option(
+    whisper_engine, pizza_hints, voice, line, heard
+):
     heard = heard or "Which toppings would you like? We have pepperoni, mushrooms, and more."
-    without = hear(engine, hints, voice, line, heard, choices=False)
+    without = hear(whisper_engine, pizza_hints, voice, line, heard, choices=False)
     assert normalize(without) != normalize(line)  # whisper alone mishears it ...
-    assert hear(engine, hints, voice, line, heard, choices=True) == line  # ... not any more
+    assert (
+        hear(whisper_engine, pizza_hints, voice, line, heard, choices=True) == line
+    )  # ... not any more
 
 
 @pytest.mark.parametrize(
@@ -109,7 +102,7 @@ def test_a_misheard_one_word_answer_is_heard_as_the_option(engine, hints, voice,
         ("kokoro-alpha", "Do you deliver?", READ_BACK),
     ],
 )
-def test_what_is_no_option_is_not_made_one(engine, hints, voice, line, heard):
-    said = hear(engine, hints, voice, line, heard, choices=True)
-    assert said == hear(engine, hints, voice, line, heard, choices=False)
+def test_what_is_no_option_is_not_made_one(whisper_engine, pizza_hints, voice, line, heard):
+    said = hear(whisper_engine, pizza_hints, voice, line, heard, choices=True)
+    assert said == hear(whisper_engine, pizza_hints, voice, line, heard, choices=False)
     assert not any(w in normalize(said) for w in ("small", "medium", "large", "thin", "yes"))

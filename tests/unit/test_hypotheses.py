@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ROOT
 from voxline.audio import pcm_to_ulaw, ulaw_to_pcm
-from voxline.bot import load_bot
 from voxline.speech.base import RecognizerHints
 from voxline.speech.hypotheses import (
     WORD_BONUS,
@@ -18,7 +16,7 @@ from voxline.speech.hypotheses import (
     replaced,
     utterance_vocabulary,
 )
-from voxline.speech.whisper import WhisperEngine, utterance_prompt
+from voxline.speech.whisper import utterance_prompt
 from voxline.testbench.words import normalize
 
 RATE = 8000
@@ -44,10 +42,10 @@ def test_no_slot_is_taken_from_function_words():
 
 
 def test_yes_and_no_count_only_when_the_bot_asked_for_them():
-    hints = RecognizerHints(phrases=MENU)
-    assert utterance_vocabulary(hints, False, ("yes", "no")) == WITH_YES_NO
-    assert utterance_vocabulary(hints, False, ("small", "large")) == MENU
-    assert utterance_vocabulary(hints, True, ("yes", "no")) == ()
+    menu_hints = RecognizerHints(phrases=MENU)
+    assert utterance_vocabulary(menu_hints, False, ("yes", "no")) == WITH_YES_NO
+    assert utterance_vocabulary(menu_hints, False, ("small", "large")) == MENU
+    assert utterance_vocabulary(menu_hints, True, ("yes", "no")) == ()
     beam = [("Oh, wait.", -2.0), ("No, wait.", -2.3)]
     assert favoured(beam, MENU) == "Oh, wait."
     so = [("So, that's all.", -3.0), ("No, that's all.", -3.5)]
@@ -82,26 +80,17 @@ def test_the_interim_goes_on_with_the_words_the_final_heard_after_it():
     assert continued("", "A large pizza.") is None
 
 
-@pytest.fixture(scope="module")
-def engine() -> WhisperEngine:
-    return WhisperEngine(workers=1)
-
-
-@pytest.fixture(scope="module")
-def hints() -> RecognizerHints:
-    bot = load_bot(ROOT / "bots" / "pizza")
-    return RecognizerHints(phrases=bot.vocabulary, example=bot.example)
-
-
 GREETING = "Thanks for calling Voxline Pizza! What kind of pizza would you like today?"
 
 
-def hear(engine, hints, voice: str, line: str, favour: bool) -> str:
+def hear(whisper_engine, pizza_hints, voice: str, line: str, favour: bool) -> str:
     from voxline.testbench.voices import VoiceRenderer
 
     pcm = ulaw_to_pcm(pcm_to_ulaw(VoiceRenderer().render(voice, line).pcm))  # the phone line
-    vocabulary = utterance_vocabulary(hints, False) if favour else ()
-    return engine.transcribe(pcm, RATE, utterance_prompt(hints, False, GREETING), (), vocabulary)
+    vocabulary = utterance_vocabulary(pizza_hints, False) if favour else ()
+    return whisper_engine.transcribe(
+        pcm, RATE, utterance_prompt(pizza_hints, False, GREETING), (), vocabulary
+    )
 
 
 @pytest.mark.parametrize(
@@ -111,9 +100,9 @@ def hear(engine, hints, voice: str, line: str, favour: bool) -> str:
         ("awb", "A large ham pizza on thin crust."),  # "hemp": another hypothesis has "ham"
     ],
 )
-def test_a_misheard_menu_word_in_a_sentence_is_mended(engine, hints, voice, line):
-    assert "ham" not in normalize(hear(engine, hints, voice, line, favour=False))
-    assert "ham" in normalize(hear(engine, hints, voice, line, favour=True))
+def test_a_misheard_menu_word_in_a_sentence_is_mended(whisper_engine, pizza_hints, voice, line):
+    assert "ham" not in normalize(hear(whisper_engine, pizza_hints, voice, line, favour=False))
+    assert "ham" in normalize(hear(whisper_engine, pizza_hints, voice, line, favour=True))
 
 
 @pytest.mark.parametrize(
@@ -126,9 +115,9 @@ def test_a_misheard_menu_word_in_a_sentence_is_mended(engine, hints, voice, line
         ("espeak-gb", "I'll have a medium with ham and pineapple, thin crust."),
     ],
 )
-def test_no_menu_word_is_invented(engine, hints, voice, line):
-    menu = {w for p in hints.phrases for w in normalize(p)}
-    said = set(normalize(hear(engine, hints, voice, line, favour=True)))
+def test_no_menu_word_is_invented(whisper_engine, pizza_hints, voice, line):
+    menu = {w for p in pizza_hints.phrases for w in normalize(p)}
+    said = set(normalize(hear(whisper_engine, pizza_hints, voice, line, favour=True)))
     meant = set(normalize(line)) | {"onion", "mushroom", "olive", "pepper"}
     assert not (said & menu) - meant, said
 
@@ -136,20 +125,20 @@ def test_no_menu_word_is_invented(engine, hints, voice, line):
 BACON = "Hello, could I have a large bacon and onion pizza with a stuffed crust, please?"
 
 
-def test_a_final_that_garbles_its_interim_keeps_the_interims_words(engine, hints):
+def test_a_final_that_garbles_its_interim_keeps_the_interims_words(whisper_engine, pizza_hints):
     """In a call the interim heard this line right and the whole utterance, transcribed again
     for the final, came out as "a large bacon and I'll be able to win a tough draft"."""
     from voxline.testbench.voices import VoiceRenderer
 
     pcm = ulaw_to_pcm(pcm_to_ulaw(VoiceRenderer().render("espeak-gb", BACON).pcm))
-    prompt = utterance_prompt(hints, False, "")
-    alone = engine.transcribe(pcm, RATE, prompt, (), hints.phrases)
+    prompt = utterance_prompt(pizza_hints, False, "")
+    alone = whisper_engine.transcribe(pcm, RATE, prompt, (), pizza_hints.phrases)
     assert "onion" not in normalize(alone)
     interim = "Hello, come back and have a large bacon and onion pizza with a stuffed crust."
-    final = engine.transcribe(pcm, RATE, prompt, (), hints.phrases, interim)
+    final = whisper_engine.transcribe(pcm, RATE, prompt, (), pizza_hints.phrases, interim)
     assert (
         final
         == "Hello, come back and have a large bacon and onion pizza with a stuffed crust, please."
     )
     wrong = interim.replace("onion", "ham")  # words the audio does not bear out are not kept
-    assert engine.transcribe(pcm, RATE, prompt, (), hints.phrases, wrong) == alone
+    assert whisper_engine.transcribe(pcm, RATE, prompt, (), pizza_hints.phrases, wrong) == alone
