@@ -31,9 +31,10 @@ from tests.fakes.openai_server import (
 )
 from tests.fakes.riva_server import FakeRivaServer, speech
 from voxline.app import create_app
-from voxline.call import FALLBACK, FALLBACK_AFTER_TOOL, UNHEARD
+from voxline.call import UNHEARD
 from voxline.caller import CallResult, Line, SimulatedCaller
 from voxline.events import BackendFailed, BotSaid, CallNote, TurnEnded
+from voxline.reply_segments import FALLBACK, FALLBACK_AFTER_TOOL
 from voxline.services import build_services
 
 pytestmark = pytest.mark.e2e
