@@ -314,7 +314,10 @@ class TurnTaker:
         if self.bot_speaking or self.pending is not None or self.speech_onset is not None:
             return []
         if self.held is not None:
-            if now - self.held.t < self.s.unfinished_wait_s:
+            # from the caller's latest stop: a rest that came with a pause of its own ("ham
+            # and pineapple, thin crust") is not cut at its comma
+            since = max(self.held.t, self.stopped_at or 0.0)
+            if now - since < self.s.unfinished_wait_s:
                 return []
             held, self.held = self.held, None
             return self._final(held, hold=False)
@@ -410,16 +413,17 @@ class TurnTaker:
         filler = self.is_filler(tr.text) and not self.s.hold_playback_until_confirmed
         if not early or filler or unfinished(tr.text):
             return []
-        if self.pending is not None and normalize(self.pending) == normalize(tr.text):
+        text = f"{self.held.text} {tr.text}" if self.held is not None else tr.text  # its rest
+        if self.pending is not None and normalize(self.pending) == normalize(text):
             return []
         out = []
         replace, self._replace_next = self._replace_next, False
         if self.pending is not None and self.speculative:
             out.append(Cancel("transcript changed"))
             replace = True
-        self.pending, self.speculative = tr.text, True
+        self.pending, self.speculative = text, True
         self.released, self._early_end = False, tr.speech_end
-        return [*out, Respond(tr.text, speculative=True, replace=replace, speech_end=tr.speech_end)]
+        return [*out, Respond(text, speculative=True, replace=replace, speech_end=tr.speech_end)]
 
     def _final(self, tr: Transcript, hold: bool = True) -> list[Decision]:
         if self.held is not None:  # the rest of an unfinished sentence

@@ -269,6 +269,34 @@ def test_an_unfinished_sentence_waits_for_its_rest_and_joins_it():
     ]
 
 
+def test_an_unfinished_sentence_waits_through_a_pause_inside_its_rest():
+    """The rest may pause at a comma ("ham and pineapple, thin crust"): the wait counts from
+    the caller's latest stop, so the held half is not answered alone in that pause."""
+    tt = turn_taker(unfinished_wait_s=1.2)
+    assert tt.on_event(tr(F, "I'll have a large pizza with...", 2.0), 2.0) == []
+    tt.on_event(SpeechStarted(2.1), 2.1)
+    tt.on_event(SpeechStopped(3.0), 3.05)
+    assert tt.tick(3.3) == []  # 1.3 s after the hold, 0.3 s into the comma's pause
+    tt.on_event(SpeechStarted(3.35), 3.35)
+    tt.on_event(SpeechStopped(4.0), 4.05)
+    assert tt.tick(4.8) == []
+    assert tt.on_event(tr(F, "ham and pineapple, thin crust.", 5.0), 5.0) == [
+        Respond("I'll have a large pizza with... ham and pineapple, thin crust.", speech_end=4.7)
+    ]
+
+
+def test_an_early_reply_to_the_rest_of_an_unfinished_sentence_answers_the_whole():
+    tt = turn_taker(mode="interim", unfinished_wait_s=1.2)
+    assert tt.on_event(tr(F, "A large pizza with", 2.0), 2.0) == []
+    tt.on_event(SpeechStarted(2.2), 2.2)
+    tt.on_event(SpeechStopped(3.0), 3.05)
+    assert tt.on_event(tr(INTERIM, "ham on thin crust.", 3.3), 3.3) == [
+        Respond("A large pizza with ham on thin crust.", speculative=True, speech_end=3.0)
+    ]
+    assert tt.tick(4.5) == []  # the early reply is in flight: the hold waits for the final
+    assert tt.on_event(tr(F, "ham on thin crust.", 3.9), 3.9) == [Confirm()]
+
+
 def test_an_unfinished_sentence_is_answered_when_nothing_follows():
     tt = turn_taker(unfinished_wait_s=1.2)
     assert tt.on_event(tr(F, "A small one with, um", 2.0), 2.0) == []
