@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voxline.speech.whisper import WINDOWS, WhisperEngine, fold_repeats, pieces
+from voxline.speech.whisper import WINDOWS, WhisperEngine, fold_repeats, pieces, unheard
 from voxline.testbench.words import normalize, word_errors
 
 RATE = 8000
@@ -36,6 +36,22 @@ def test_long_speech_is_cut_at_its_quietest_point_and_nothing_is_lost():
     assert np.array_equal(np.concatenate(out), audio)
     assert abs(len(out[0]) / rate - 12.05) < 0.06  # in the pause
     assert len(pieces(audio[:longest], longest)) == 1  # what fits is left whole
+
+
+def _tone(seconds: float, dbfs: float, rate: int = 16000) -> np.ndarray:
+    t = np.arange(round(seconds * rate)) / rate
+    return (10 ** (dbfs / 20) * np.sqrt(2) * np.sin(2 * np.pi * 300 * t)).astype(np.float32)
+
+
+def test_speech_after_the_transcripts_end_is_found_and_hiss_is_not():
+    rng = np.random.default_rng(1)
+    hiss = lambda s: (10 ** (-48 / 20) * rng.standard_normal(round(s * 16000))).astype(np.float32)  # noqa: E731
+    audio = np.concatenate([hiss(0.5), _tone(1.5, -30) + hiss(1.5), hiss(0.4),
+                            _tone(0.6, -36) + hiss(0.6), hiss(0.3)])  # fmt: skip
+    assert unheard(audio, after=2.0)  # the transcript's last word ended the loud part
+    assert not unheard(audio, after=3.0)  # it heard the quiet part too
+    assert not unheard(np.concatenate([audio[: 16000 * 2], hiss(1.3)]), after=2.0)
+    assert not unheard(np.concatenate([_tone(1.0, -30), np.zeros(8000, np.float32)]), 1.0)
 
 
 @pytest.mark.parametrize(
@@ -70,3 +86,20 @@ def test_an_utterance_longer_than_the_largest_window_is_heard_whole(engine, spea
     engine.windows = WINDOWS
     heard = normalize(engine.transcribe(pcm, RATE, ""))  # a list of words
     assert sum(heard.count(t) for t in toppings) >= 12, (len(pcm) / 2 / RATE, heard)
+
+
+def test_a_quiet_callers_last_words_after_a_pause_are_heard(engine, pizza_hints):
+    """Found on the conversation bench: on the 10 s window the decoder stopped after
+    "please." and "thin crust" never reached the bot, in every run; speech after the last
+    word's place in the audio is heard again from that word on."""
+    from voxline.speech.whisper import utterance_prompt
+    from voxline.testbench.voices import VoiceRenderer
+
+    line = "Hello, a small pizza with onions please, thin crust."
+    rendered = VoiceRenderer().render("awb-quiet", line)
+    pcm = bytes(RATE) + rendered.pcm + bytes(RATE // 2)  # the cutter's pre-roll and tail
+    engine.windows = WINDOWS
+    greeting = "Thanks for calling. What kind of pizza would you like today?"
+    prompt = utterance_prompt(pizza_hints, False, greeting)
+    heard = " ".join(normalize(engine.transcribe(pcm, RATE, prompt, (), pizza_hints.phrases)))
+    assert "small" in heard and "onion" in heard and "thin crust" in heard, heard

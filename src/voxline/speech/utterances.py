@@ -11,6 +11,7 @@ in order, off the event loop.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from voxline.speech.base import RecognizerHints
 # (pcm, rate, over_bot, heard, earlier) -> text; over_bot: spoken while the bot talked (likely
 # a backchannel); heard: the bot's last words the caller heard, which the caller is answering;
 # earlier: the interim's text when the caller went on after it (a final of the whole utterance)
+log = logging.getLogger("voxline.speech")
+
 Transcribe = Callable[[bytes, int, bool, str, str], Awaitable[str]]
 
 PREROLL_S = 0.5  # audio kept from before the VAD onset: onsets are detected 100-300 ms late
@@ -166,6 +169,9 @@ class UtteranceStream:
                     last_interim = text
                 if text:
                     self._out.put_nowait(Transcript(job.kind, text, self._clock(), job.speech_end))
+                elif job.pcm is not None and job.kind is not TranscriptKind.PARTIAL:
+                    seconds = duration(job.pcm, self._rate)
+                    log.info("%s utterance of %.1f s heard as no words", job.kind.value, seconds)
         finally:
             self._out.put_nowait(None)
 

@@ -27,6 +27,7 @@ from voxline.speech.hypotheses import (
     replaced,
     utterance_vocabulary,
 )
+from voxline.speech.loudness import QUIET_DBFS
 from voxline.speech.utterances import UtteranceStream
 
 WHISPER_RATE = 16000
@@ -49,6 +50,12 @@ WINDOW_MARGIN = 100  # frames of padding the utterance keeps at least, so the en
 TOKENS_PER_S = 6  # a bound on the decoder: fast talkers say ~4 words (5 tokens) a second
 REPETITION_PENALTY = 1.1
 CHOICE_FRAMES = 250  # speech up to 2.5 s may be a one-word answer (with the padding kept)
+UNHEARD_S = 0.2  # speech after the transcript's last word that is heard again
+UNHEARD_DB = 10.0  # over the utterance's quietest frames: speech, not the line's hiss
+WORD_S = 0.5  # a last word lasts about this: speech after it was left out
+# Only a sentence is checked for a left-out rest (the alignment costs ~30 ms): a short answer
+# heard again without the question's options lost "Small." and "Thin." on the bench.
+REST_FRAMES, REST_WORDS = 150, 3
 
 
 class WhisperEngine:
@@ -119,13 +126,39 @@ class WhisperEngine:
         options: Sequence[str],
         vocabulary: Sequence[str],
         earlier: str = "",
+        rest: bool = True,
     ) -> str:
+        """``rest``: the decoder sometimes stops before a last phrase ("..., please. Thin
+        crust." from a caller far from the phone lost "Thin crust." on the 10 s window);
+        speech after the last word's place in the audio is heard again from that word on."""
         m, tok = self.model, self._tokenizer
         feats = m.feature_extractor(audio)[:, :window]
         feats = np.pad(feats, ((0, 0), (0, window - feats.shape[-1])))  # as pad_or_trim does
         encoded = m.encode(feats)  # faster-whisper's own: a batch of one, as CTranslate2 wants
         before = tok.encode(" " + prompt.strip()) if prompt else []
         start = m.get_prompt(tok, before, without_timestamps=True)
+        text = self._decode(encoded, start, frames, options, vocabulary, earlier)
+        if not rest or frames < REST_FRAMES or len(text.split()) < REST_WORDS:
+            return text
+        head, last = self._last_word(encoded, start, text, frames)
+        if not unheard(audio, last + WORD_S):
+            return text
+        tail = audio[max(0, round((last - 0.1) * WHISPER_RATE)) :]  # from its last word on
+        more = self._transcribe_window(
+            tail, len(tail) // HOP, window, f"{prompt} {head}", (), vocabulary, rest=False
+        )
+        return f"{head} {more}".strip() if more else text
+
+    def _decode(
+        self,
+        encoded: Any,
+        start: list[int],
+        frames: int,
+        options: Sequence[str],
+        vocabulary: Sequence[str],
+        earlier: str,
+    ) -> str:
+        m, tok = self.model, self._tokenizer
         result = m.model.generate(
             encoded,
             [start],
@@ -174,11 +207,29 @@ class WhisperEngine:
     def _forced_logprob(self, encoded: Any, start: list[int], text: str, frames: int) -> float:
         """How likely whisper finds ``text`` for this audio: its tokens' log-probabilities,
         summed (CTranslate2's alignment pass gives each token's probability)."""
+        tokens = self._tokenizer.encode(" " + text)
+        probs = np.asarray(self._align(encoded, start, tokens, frames).text_token_probs)
+        return float(np.log(np.maximum(probs[: len(tokens)], 1e-12)).sum())
+
+    def _last_word(
+        self, encoded: Any, start: list[int], text: str, frames: int
+    ) -> tuple[str, float]:
+        """``text`` without its last word, and where in the audio that word begins (s)."""
         tok = self._tokenizer
         tokens = tok.encode(" " + text)
-        result = self.model.model.align(encoded, start, [[*tokens, tok.eot]], frames // 2)[0]
-        probs = np.asarray(result.text_token_probs[: len(tokens)])
-        return float(np.log(np.maximum(probs, 1e-12)).sum())
+        starts = [i for i, t in enumerate(tokens) if re.match(r" \w", tok.decode([t]))]
+        if not starts:
+            return text, 0.0
+        j = starts[-1]
+        result = self._align(encoded, start, tokens, frames)
+        at = min((t for i, t in result.alignments if i == j), default=0)
+        return tok.decode(tokens[:j]).strip(), at * 2 * HOP / WHISPER_RATE  # encoder frames
+
+    def _align(self, encoded: Any, start: list[int], tokens: list[int], frames: int) -> Any:
+        """CTranslate2's alignment pass: each token's probability, and its place in the
+        encoder's 20 ms frames (``frames`` counts the 10 ms ones, as faster-whisper's do)."""
+        eot = self._tokenizer.eot
+        return self.model.model.align(encoded, start, [[*tokens, eot]], frames)[0]
 
     def _transcribe_30s(self, audio: np.ndarray, prompt: str) -> str:
         segments, _ = self.model.transcribe(
@@ -208,6 +259,21 @@ def pieces(audio: np.ndarray, longest: int) -> list[np.ndarray]:
         out.append(audio[:cut])
         audio = audio[cut:]
     return [*out, audio]
+
+
+def unheard(audio: np.ndarray, after: float) -> bool:
+    """Whether the audio after ``after`` (s) holds speech: at least ``UNHEARD_S`` of 20 ms
+    frames ``UNHEARD_DB`` over the utterance's quietest and louder than a line's noise
+    (``QUIET_DBFS``)."""
+    step = WHISPER_RATE // 50
+    n = len(audio) // step
+    if n < 10:
+        return False
+    frames = audio[: n * step].reshape(n, step)
+    level = 10 * np.log10((frames**2).mean(axis=1) + 1e-10)
+    floor = max(float(np.percentile(level, 10)) + UNHEARD_DB, QUIET_DBFS)
+    voiced = level[max(0, round(after * 50)) :] >= floor
+    return bool(voiced.sum() * step >= UNHEARD_S * WHISPER_RATE)
 
 
 def _speech(no_speech_prob: float, avg_logprob: float) -> bool:
