@@ -48,7 +48,7 @@ from voxline.agents.form import FormAgent  # noqa: E402
 from voxline.agents.slots import Lexicon, words  # noqa: E402
 from voxline.audio import duration, pcm_to_ulaw, ulaw_to_pcm  # noqa: E402
 from voxline.bot import Bot, load_bot  # noqa: E402
-from voxline.events import AudioIn, SpeechStarted, SpeechStopped, TranscriptKind  # noqa: E402
+from voxline.events import AudioIn, SpeechStarted, TranscriptKind  # noqa: E402
 from voxline.records_sqlite import SqliteRecords  # noqa: E402
 from voxline.speech.base import RecognizerHints  # noqa: E402
 from voxline.speech.choices import utterance_options  # noqa: E402
@@ -177,12 +177,12 @@ async def cut(ln: Line, vad_model: SileroModel, hints: RecognizerHints) -> None:
     for i in range(0, len(ln.pcm) - FRAME + 1, FRAME):
         frame = ln.pcm[i : i + FRAME]
         for edge in vad.push(frame, t + 0.02, True) or []:
-            if isinstance(edge, SpeechStarted):
+            if isinstance(edge, SpeechStarted) and start is None:
                 start = edge.t
-            elif isinstance(edge, SpeechStopped) and start is not None:
-                spans.append((start, edge.t))
-                start = None
-        await stream.send(AudioIn(frame, frame, t), vad.speaking)
+        if start is not None and not vad.voiced:  # the model's speech, and loud frames after
+            spans.append((start, t))
+            start = None
+        await stream.send(AudioIn(frame, frame, t), vad.voiced)
         t += 0.02
     for _ in range(50):
         await asyncio.sleep(0.01)

@@ -201,7 +201,7 @@ class Call:
                 for edge in edges:
                     self.note(edge)
                     await self._hear(edge)
-                speaking = self.vad.speaking
+                speaking = self.vad.voiced
         await self.recognition.send(AudioIn(audio.pcm, audio.raw, start), speaking)
 
     async def _transcripts(self) -> None:
