@@ -64,6 +64,9 @@ def test_near_words_are_content_words_that_sound_like_a_bot_word():
     ]
     assert replaced("a large hem, please", 2, "ham") == ["a large ham, please"]
     assert near_words("Yet.", WITH_YES_NO) == [[]]  # short answers are ``choices.py``'s
+    # The bench's "medium hand pizza" and "large piece pizza": tried as ham and cheese
+    assert near_words("a medium hand pizza", MENU)[2][0] == "ham"
+    assert near_words("a large piece pizza", MENU)[2][0] == "cheese"
 
 
 def test_the_interim_goes_on_with_the_words_the_final_heard_after_it():
