@@ -171,6 +171,15 @@ def test_ace_spurious_rule_short_text_and_include_words():
     assert not tt.is_filler("large please")
 
 
+def test_a_hum_spelt_any_way_is_a_backchannel():
+    """Whisper over the bot wrote the bench voices' "Mm-hmm" and "Uh-huh" as these."""
+    tt = turn_taker()
+    for hum in ("Mm-huh.", "M-H-N.", "Mm-hm.", "Mm-hum, yeah.", "Hmm.", "Uh-hm."):
+        assert tt.is_filler(hum), hum
+    for words in ("No, no.", "Hold on.", "Mum, hold on.", "Numb.", "Hun, stop.", "Um, no."):
+        assert not tt.is_filler(words), words
+
+
 def test_yes_is_an_answer_when_the_bot_is_silent():
     tt = turn_taker()
     assert tt.on_event(tr(F, "Yes.", 3.0), 3.0) == [Respond("Yes.", speech_end=2.7)]
