@@ -65,6 +65,25 @@ async def test_a_bot_starting_in_the_callers_pause_is_a_cut_off():
     assert totals([res])["cut_offs_in_pauses"] == {"n": 1, "of": 1, "rate": 1.0}
 
 
+async def test_no_reply_on_a_line_with_a_pause_means_none_inside_it():
+    """The bot answers the whole line after it ends ("How much does delivery cost for [pause]
+    orders under five hundred euros?" expects the price said); only a word inside the line,
+    its pause included, breaks ``no_reply``. Without a pause it means no reply at all."""
+    sc = scen("voice: slt\nsteps: [{say: 'a [pause 600 ms] b', expect: {no_reply: true}}]")
+    step = StepLog(0, "say", "a b", "slt", start=0, end=30, voiced=[(0, 10), (25, 30)])
+    res = await judge(sc, timeline("." * 35 + "####" + "...."), [step])
+    assert res.passed, [c.__dict__ for c in res.failures]
+    res = await judge(sc, timeline("." * 15 + "####" + "." * 20), [step])
+    assert {c.name for c in res.failures} == {
+        "step 1: no cut-off",
+        "step 1: no reply inside its pauses",
+    }
+    sc = scen("voice: slt\nsteps: [{say: 'a b', expect: {no_reply: true}}]")
+    step = StepLog(0, "say", "a b", "slt", start=0, end=30, voiced=[(0, 30)])
+    res = await judge(sc, timeline("." * 35 + "####" + "...."), [step])
+    assert [c.name for c in res.failures] == ["step 1: no reply"]
+
+
 async def test_heard_stop_of_an_interruption():
     sc = scen(
         "voice: slt\nsteps: [{say: x}, {say: no, barge_in_ms: 100, expect: {stops_within_ms: 300}}]"

@@ -295,7 +295,21 @@ class Judge:
                 res_step.latency_ms = (first - speech_end) * MS
             first = cut if cut is not None else first  # a reply that cut in is still a reply
         expect = step.expect
-        if expect.no_reply:
+        if expect.no_reply and entry.pauses:
+            # "Nothing from the bot inside the caller's pause": the line is the caller's to
+            # the end, and then the bot answers it (the same line may expect words said).
+            inside = tl.first_heard(entry.speech_start or 0, entry.speech_end or 0)
+            checks.append(
+                Check(
+                    f"step {entry.step + 1}: no reply inside its pauses",
+                    "turn",
+                    inside is None,
+                    f"the bot spoke {(inside - (entry.speech_start or 0)) * MS} ms into the line"
+                    if inside is not None
+                    else "",
+                )
+            )
+        elif expect.no_reply:
             checks.append(
                 Check(f"step {entry.step + 1}: no reply", "turn", first is None, res_step.heard)
             )

@@ -21,7 +21,8 @@ Steps: ``say`` (waits for the bot's turn to end first; ``barge_in_ms: N`` talks 
 ms into its next reply instead), ``backchannel`` ("mm-hmm" ``at_ms`` into the bot's reply),
 ``silence`` (ms), ``dtmf`` (digits), ``answer`` (rules), ``hangup`` (``now`` or after the bot's
 turn). A step may have its own ``voice`` and ``expect``. Expectations: ``said`` / ``not_said``
-(phrases, ``a|b`` for alternatives), ``reply_within_ms``, ``no_reply``, ``stops_within_ms``
+(phrases, ``a|b`` for alternatives), ``reply_within_ms``, ``no_reply`` (on a line with a
+``[pause N ms]``: nothing inside the line; else no reply at all), ``stops_within_ms``
 (barge-in), ``keeps_talking`` (backchannel), and for the whole call ``order`` (or ``none``),
 ``orders`` (several pizzas), ``tool`` (name and arguments), ``hangs_up``, ``goodbye``.
 """
