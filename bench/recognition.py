@@ -176,10 +176,12 @@ async def cut(ln: Line, vad_model: SileroModel, hints: RecognizerHints) -> None:
     spans, start, t = [], None, 0.0
     for i in range(0, len(ln.pcm) - FRAME + 1, FRAME):
         frame = ln.pcm[i : i + FRAME]
-        for edge in vad.push(frame, t + 0.02, True) or []:
-            if isinstance(edge, SpeechStarted) and start is None:
-                start = edge.t
-        if start is not None and not vad.voiced:  # the model's speech, and loud frames after
+        onset = next(
+            (e.t for e in vad.push(frame, t + 0.02, True) or [] if isinstance(e, SpeechStarted)), t
+        )
+        if start is None and vad.voiced:  # the model's speech, and loud frames after it
+            start = min(onset, t)
+        elif start is not None and not vad.voiced:
             spans.append((start, t))
             start = None
         await stream.send(AudioIn(frame, frame, t), vad.voiced)

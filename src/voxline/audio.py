@@ -78,13 +78,19 @@ def resample(pcm: bytes, src_rate: int, dst_rate: int) -> bytes:
 
 
 class Resampler:
-    """Streaming resampler that keeps filter state across chunks (no clicks at chunk edges)."""
+    """Streaming resampler that keeps filter state across chunks (no clicks at chunk edges).
 
-    def __init__(self, src_rate: int, dst_rate: int) -> None:
+    soxr's filters hold output back: at "HQ" 20 ms frames at 8 kHz come out in bursts every
+    100 ms. "QQ" (cubic) returns each frame at once, for a consumer that must not lag (the VAD).
+    """
+
+    def __init__(self, src_rate: int, dst_rate: int, quality: str = "HQ") -> None:
         self.src_rate = src_rate
         self.dst_rate = dst_rate
         self._stream = (
-            None if src_rate == dst_rate else soxr.ResampleStream(src_rate, dst_rate, 1, "int16")
+            None
+            if src_rate == dst_rate
+            else soxr.ResampleStream(src_rate, dst_rate, 1, "int16", quality=quality)
         )
 
     def process(self, pcm: bytes, last: bool = False) -> bytes:

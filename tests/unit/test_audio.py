@@ -90,3 +90,14 @@ def test_rms_dbfs_matches_the_textbook_formula():
         assert rms_dbfs(x.tobytes()) == pytest.approx(exact, abs=1e-3)
     assert rms_dbfs(bytes(320)) == float("-inf") and rms_dbfs(b"") == float("-inf")
     assert rms_dbfs(np.full(160, 32767, "<i2").tobytes()) == pytest.approx(0, abs=1e-3)
+
+
+def test_a_quick_resampler_returns_every_frame_at_once():
+    """At "HQ" soxr holds 20 ms frames back and returns them in 100 ms bursts; the VAD asks
+    for "QQ" so it hears each frame as it comes."""
+    from voxline.audio import Resampler
+
+    frame = (np.sin(np.arange(160) / 3) * 8000).astype("<i2").tobytes()
+    quick, sharp = Resampler(8000, 16000, "QQ"), Resampler(8000, 16000)
+    assert all(len(quick.process(frame)) > 0 for _ in range(10))
+    assert sum(len(sharp.process(frame)) == 0 for _ in range(10)) >= 5

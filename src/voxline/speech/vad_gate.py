@@ -30,11 +30,6 @@ SPEECH_DBFS = -40.0  # once speech began, frames this loud keep the VAD's lower 
 # recognition bench's 240 lines from 2 lost and 10 cut to 0 lost and 5 cut, for one extra
 # onset per minute of loud hum or babble. Gated, the VAD only vets onsets: one state.
 UNGATED_PHASES = 4
-# After the model's last speech, a frame that stands out of the line's noise still counts as
-# speech for the utterance cutter, this long: Silero lost whole sentence ends in some voices
-# over hiss ("... with a stuffed crust, please?" 20 dB over the line), which never reached the
-# recognizer. It only extends an utterance the model began: a knock starts none.
-EXTEND_S = 2.5
 
 
 class GatedVad:
@@ -59,8 +54,10 @@ class GatedVad:
         self._previous = b""  # the frame before, to give a restarted model some lead-in
         self.tentative: float | None = None  # a loud frame's onset, not confirmed yet
         self._peak = 0.0  # the highest speech probability since it
-        self._after_speech = EXTEND_S  # time since the model last called the audio speech
-        self.voiced = False  # the latest frame is speech, or loud soon after it (``EXTEND_S``)
+        # The latest frame is speech, for the utterance cutter: its silence starts where the
+        # model's stop does, not 96 ms later once the stop is debounced, so the interim (and
+        # the early reply) come that much sooner.
+        self.voiced = False
 
     @property
     def speaking(self) -> bool:
@@ -96,8 +93,7 @@ class GatedVad:
             self.tentative = None
             edges.append(SpeechStopped(end, noise=True))
         self._previous = pcm
-        self._after_speech = 0.0 if self.speaking else self._after_speech + duration
-        self.voiced = self.speaking or (loud and self._after_speech <= EXTEND_S)
+        self.voiced = self.speaking and not self.tracker.stopping
         return edges
 
     def _model(self, pcm: bytes, end: float, loud: bool) -> list[Edge]:
