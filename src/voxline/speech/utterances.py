@@ -23,10 +23,9 @@ from voxline.speech.base import RecognizerHints
 # (pcm, rate, over_bot, heard, earlier) -> text; over_bot: spoken while the bot talked (likely
 # a backchannel); heard: the bot's last words the caller heard, which the caller is answering;
 # earlier: the interim's text when the caller went on after it (a final of the whole utterance)
-log = logging.getLogger("voxline.speech")
-
 Transcribe = Callable[[bytes, int, bool, str, str], Awaitable[str]]
 
+log = logging.getLogger("voxline.speech")
 PREROLL_S = 0.5  # audio kept from before the VAD onset: onsets are detected 100-300 ms late
 TAIL_S = 0.3  # trailing silence kept after the last voiced frame
 EAGER_FIRST_S = 0.25  # voiced time before the first eager partial ("No, no" is a word)
