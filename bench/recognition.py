@@ -179,7 +179,7 @@ async def cut(ln: Line, vad_model: SileroModel, hints: RecognizerHints) -> None:
         onset = next(
             (e.t for e in vad.push(frame, t + 0.02, True) or [] if isinstance(e, SpeechStarted)), t
         )
-        if start is None and vad.voiced:  # the model's speech, and loud frames after it
+        if start is None and vad.voiced:  # what the call's cutter counts as speech
             start = min(onset, t)
         elif start is not None and not vad.voiced:
             spans.append((start, t))

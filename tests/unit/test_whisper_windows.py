@@ -45,7 +45,11 @@ def _tone(seconds: float, dbfs: float, rate: int = 16000) -> np.ndarray:
 
 def test_speech_after_the_transcripts_end_is_found_and_hiss_is_not():
     rng = np.random.default_rng(1)
-    hiss = lambda s: (10 ** (-48 / 20) * rng.standard_normal(round(s * 16000))).astype(np.float32)  # noqa: E731
+
+    def hiss(seconds: float) -> np.ndarray:
+        noise = rng.standard_normal(round(seconds * 16000))
+        return (10 ** (-48 / 20) * noise).astype(np.float32)
+
     audio = np.concatenate([hiss(0.5), _tone(1.5, -30) + hiss(1.5), hiss(0.4),
                             _tone(0.6, -36) + hiss(0.6), hiss(0.3)])  # fmt: skip
     assert unheard(audio, after=2.0)  # the transcript's last word ended the loud part
