@@ -54,14 +54,17 @@ class GatedVad:
         self._previous = b""  # the frame before, to give a restarted model some lead-in
         self.tentative: float | None = None  # a loud frame's onset, not confirmed yet
         self._peak = 0.0  # the highest speech probability since it
-        # The latest frame is speech, for the utterance cutter: its silence starts where the
-        # model's stop does, not 96 ms later once the stop is debounced, so the interim (and
-        # the early reply) come that much sooner.
-        self.voiced = False
 
     @property
     def speaking(self) -> bool:
         return self.tracker.speaking
+
+    @property
+    def voiced(self) -> bool:
+        """The latest frame is speech, for the utterance cutter: its silence starts where the
+        model's stop does, not 96 ms later once the stop is debounced, so the interim (and the
+        early reply) come that much sooner."""
+        return self.tracker.speaking and not self.tracker.stopping
 
     def push(self, pcm: bytes, end: float, wanted: bool, quick: bool = False) -> list[Edge] | None:
         """The speech edges in this frame (which ends at ``end``), or None if the VAD is off.
@@ -93,7 +96,6 @@ class GatedVad:
             self.tentative = None
             edges.append(SpeechStopped(end, noise=True))
         self._previous = pcm
-        self.voiced = self.speaking and not self.tracker.stopping
         return edges
 
     def _model(self, pcm: bytes, end: float, loud: bool) -> list[Edge]:
