@@ -62,7 +62,11 @@ def test_an_option_is_taken_only_when_it_stands_out():
     assert choose({"small": -5.9, "medium": -14.0, "large": -9.9}, heard=-3.8) == "small"
     assert choose({"small": -5.9, "medium": -14.0, "large": -9.0}, heard=-3.8) is None  # 3.1
     assert choose({"yes": -12.0, "no": -20.0}, heard=-6.0) is None  # unlikely outright
-    assert choose({"yes": -10.0, "no": -20.0}, heard=-1.0) is None  # far below what was heard
+    assert choose({"yes": -10.0, "no": -20.0}, heard=-0.4) is None  # far below what was heard
+    # A Kokoro "Small." whisper heard as "Tonight?" (-1.7): the size asked for six times
+    assert choose({"small": -10.2, "medium": -15.4, "large": -16.1}, heard=-1.7) == "small"
+    # "Black olives and onions." to "Which toppings?" is no one option
+    assert choose({"pepperoni": -13.9, "ham": -19.5, "thin": -20.0}, heard=-2.1) is None
     assert choose({"yes": -4.0, "no": -4.0 - OPTION_GAP}, heard=-2.0) == "yes"
     assert spoken("black olives") == "Black olives."
 

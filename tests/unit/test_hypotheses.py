@@ -4,6 +4,8 @@ not tuned for) without inventing slots from lines that name none."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from voxline.audio import pcm_to_ulaw, ulaw_to_pcm
@@ -104,8 +106,11 @@ def hear(whisper_engine, pizza_hints, voice: str, line: str, favour: bool) -> st
     ],
 )
 def test_a_misheard_menu_word_in_a_sentence_is_mended(whisper_engine, pizza_hints, voice, line):
-    assert "ham" not in normalize(hear(whisper_engine, pizza_hints, voice, line, favour=False))
-    assert "ham" in normalize(hear(whisper_engine, pizza_hints, voice, line, favour=True))
+    # With the bot's example naming ham whisper hears these itself; an example that does not
+    # (as a bot's may not name every short word) leaves the mending to the hypotheses.
+    hints = replace(pizza_hints, example=pizza_hints.example.replace(" ham,", ""))
+    assert "ham" not in normalize(hear(whisper_engine, hints, voice, line, favour=False))
+    assert "ham" in normalize(hear(whisper_engine, hints, voice, line, favour=True))
 
 
 @pytest.mark.parametrize(

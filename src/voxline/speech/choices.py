@@ -21,8 +21,13 @@ from voxline.speech.base import RecognizerHints
 from voxline.turns import normalize
 
 OPTION_FLOOR = -11.0  # summed log-probability of the option's tokens, at least
-OPTION_GAP = 4.0  # over the next option: e^4, 55 times likelier
-OPTION_SLACK = 8.0  # below what whisper heard freely, at most
+# Over the next option (e^3.5, 33 times likelier): the options meant won by 3.7-5.8 on the
+# corpus (an espeak "Thin." by 3.98 over thick); a wrong one that got past the slack by 3.3.
+OPTION_GAP = 3.5
+# Below what whisper heard freely, at most: on the corpus the option meant came 1.3-7.9 below
+# (a Kokoro "Small." heard as "Tonight?" at 7.9, and just over 8 in a bench call, where the bot
+# asked for the size six times), a wrong one 11.0-11.8 ("Black olives and onions." as pepperoni).
+OPTION_SLACK = 9.5
 YES_NO = ("yes", "no")
 # A question that starts with one of these is answered yes or no ("Shall I place the order?",
 # "Did you say ham?"), besides any option it names.
