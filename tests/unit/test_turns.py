@@ -418,6 +418,24 @@ def test_speech_after_the_early_words_leaves_the_turn_to_the_final():
     ]
 
 
+def test_a_second_interim_of_the_whole_sentence_is_released_before_its_final():
+    """The recognizer sends an interim after each pause (``speech/utterances.py``): the reply
+    to the whole sentence is heard 400 ms after the caller stops, not after the final."""
+    tt = held()
+    tt.on_event(Transcript(INTERIM, "Thick crust, medium.", 1.3, speech_end=1.0), 1.3)
+    tt.on_event(SpeechStarted(1.35), 1.35)
+    tt.on_event(SpeechStopped(2.2), 2.2)
+    whole = "Thick crust, medium, with bacon."
+    assert tt.on_event(Transcript(INTERIM, whole, 2.45, speech_end=2.2), 2.45) == [
+        Cancel("transcript changed"),
+        Respond(whole, speculative=True, replace=True, speech_end=2.2),
+    ]
+    assert tt.tick(2.55) == []
+    assert tt.tick(2.6) == [Release()]
+    tt.on_bot_speaking(True, 2.7)
+    assert tt.on_event(Transcript(F, whole, 3.0, speech_end=2.2), 3.0) == [Confirm()]
+
+
 def test_speech_after_a_release_stops_the_early_reply_at_once_and_replaces_its_turn():
     """The caller paused 400 ms inside a sentence and goes on: no duck, no wait for words."""
     tt = held()

@@ -61,17 +61,32 @@ async def test_interim_after_240ms_then_final_reusing_it():
     await stream.aclose()
 
 
-async def test_speech_resumed_after_the_interim_is_transcribed_again():
+async def test_speech_resumed_after_the_interim_gets_an_interim_of_its_own():
+    """ "Thick crust, [400 ms] medium, with bacon.": the whole sentence's interim comes 240 ms
+    after it, not its final 800 ms after (the bot's reply waited for it)."""
     tx = Transcriber()
     stream = UtteranceStream(tx, 8000, RecognizerHints(), clock=lambda: 0.0)
     await feed(stream, "v" * 20 + "." * 20 + "v" * 20 + "." * 45)
-    interim, final = await collect(stream, 2)
-    assert interim.text != final.text and len(tx.calls) == 2
-    # the final's recognizer knows what the interim said (``speech/hypotheses.continued``)
-    assert tx.earlier == ["", interim.text]
+    first, second, final = await collect(stream, 3)
+    assert [first.kind, second.kind] == [TranscriptKind.INTERIM] * 2
+    assert abs(second.speech_end - 1.2) < 1e-9  # the end of the whole utterance
+    assert first.text != second.text == final.text and len(tx.calls) == 2  # final: reused
+    # the second's recognizer knows what the first said (``speech/hypotheses.continued``)
+    assert tx.earlier == ["", first.text]
     await feed(stream, "v" * 20 + "." * 45, 3.0)  # the next utterance starts afresh
     await collect(stream, 2)
     assert tx.earlier[2:] == [""]
+    await stream.aclose()
+
+
+async def test_only_a_pause_of_240ms_gets_an_interim():
+    tx = Transcriber()
+    stream = UtteranceStream(tx, 8000, RecognizerHints(), clock=lambda: 0.0)
+    # resumed 300 ms after the interim, then 200 ms of silence: too short for another interim
+    await feed(stream, "v" * 20 + "." * 15 + "v" * 20 + "." * 10 + "v" * 5 + "." * 45)
+    texts = [t.kind for t in await collect(stream, 3)]
+    assert texts == [TranscriptKind.INTERIM, TranscriptKind.INTERIM, TranscriptKind.FINAL]
+    assert tx.calls[1] == 20 + 15 + 20 + 10 + 5 + 12  # the second interim: all of it
     await stream.aclose()
 
 

@@ -2,10 +2,13 @@
 
 The VAD cuts the caller's audio into utterances. After ``stop_history_eou_ms`` of silence the
 utterance so far is transcribed and emitted as an *interim* transcript (the first-pass end of
-utterance); after ``stop_history_ms`` a *final* follows, reusing the interim text when no speech
-came in between. While the call asks for it (``eager``), partials are transcribed during speech
-so a barge-in can be vetted before the caller stops talking. Transcriptions run one at a time,
-in order, off the event loop.
+utterance), again after each pause of that length when the caller goes on; after
+``stop_history_ms`` a *final* follows, reusing the latest interim's text when no speech came
+after it. With one interim per utterance, a caller who paused at a comma ("Thick crust,
+[350 ms] medium, with bacon.") got the reply only after the final's 800 ms. While the call
+asks for it (``eager``), partials are transcribed during speech so a barge-in can be vetted
+before the caller stops talking. Transcriptions run one at a time, in order, off the event
+loop.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ class _Job:
     speech_end: float
     over_bot: bool = False
     heard: str = ""
-    resumed: bool = False  # a final the caller went on with after its interim
+    resumed: bool = False  # the caller went on after the utterance's latest interim
 
 
 class UtteranceStream:
@@ -64,8 +67,8 @@ class UtteranceStream:
         self._in_utterance = False
         self._last_voiced = 0.0
         self._voiced_len = 0  # bytes of the utterance up to its last voiced frame
-        self._interim_sent = False
-        self._resumed = False  # speech came back after the interim
+        self._interims = 0  # interim transcripts of this utterance so far
+        self._covered = False  # the latest interim covers all the speech so far
         self._eager = False
         self._eager_voiced_s = 0.0
         self._over_bot = False  # the utterance began while the bot was talking
@@ -87,8 +90,7 @@ class UtteranceStream:
             if not self._in_utterance:
                 self._start()
                 self._over_bot = self._eager  # eager partials are asked while the bot talks
-            elif self._interim_sent:
-                self._resumed = True
+            self._covered = False
             self._buf += audio.pcm
             self._last_voiced, self._voiced_len = end, len(self._buf)
             if self._eager:
@@ -114,17 +116,15 @@ class UtteranceStream:
             self._finish(self._last_voiced)
         elif (
             self._hints.interim
-            and not self._interim_sent
+            and not self._covered
             and silence_ms >= self._hints.stop_history_eou_ms
         ):
-            self._interim_sent, self._resumed = True, False
             job = _Job(
-                TranscriptKind.INTERIM,
-                self._speech(),
-                self._last_voiced,
-                self._over_bot,
-                self._heard,
-            )
+                TranscriptKind.INTERIM, self._speech(), self._last_voiced, self._over_bot,
+                self._heard, resumed=self._interims > 0,
+            )  # fmt: skip
+            self._covered = True
+            self._interims += 1
             self._jobs.put_nowait(job)
 
     def _start(self) -> None:
@@ -132,7 +132,7 @@ class UtteranceStream:
         self._buf = bytearray(b"".join(self._preroll))
         self._preroll.clear()
         self._preroll_s = 0.0
-        self._interim_sent = self._resumed = False
+        self._interims, self._covered = 0, False
         self._eager_voiced_s = 0.0
         self._eager_partials = 0
 
@@ -142,11 +142,10 @@ class UtteranceStream:
         return bytes(self._buf[: self._voiced_len + tail])
 
     def _finish(self, speech_end: float) -> None:
-        reuse = self._interim_sent and not self._resumed
-        pcm = None if reuse else self._speech()
+        pcm = None if self._covered else self._speech()
         job = _Job(
             TranscriptKind.FINAL, pcm, speech_end, self._over_bot, self._heard,
-            resumed=self._interim_sent and self._resumed,
+            resumed=self._interims > 0 and not self._covered,
         )  # fmt: skip
         self._jobs.put_nowait(job)
         self._in_utterance = False
