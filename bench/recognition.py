@@ -245,6 +245,7 @@ class Config:
     windows: tuple[int, ...] | None = None  # encoder windows; None: faster-whisper's 30 s
     choices: bool = False  # a short answer may be heard as an option the question named
     favour: bool = False  # the beam hypothesis naming more of the bot's words may be taken
+    places: bool = False  # the word before a slot's name is tried as its values
 
 
 def run(
@@ -262,7 +263,7 @@ def run(
             hyp, times = [], []
             for pcm in ln.cuts:
                 t0 = time.perf_counter()
-                prompt, options, vocabulary = cfg.prompt, (), ()
+                prompt, options, vocabulary, places = cfg.prompt, (), (), ()
                 if cfg.hints is not None:  # as the call prompts
                     heard = ln.before[-HEARD_CHARS:]
                     prompt = utterance_prompt(cfg.hints, ln.over_bot, heard)
@@ -271,7 +272,9 @@ def run(
                     if cfg.favour:
                         options = utterance_options(cfg.hints, ln.over_bot, heard)
                         vocabulary = utterance_vocabulary(cfg.hints, ln.over_bot, options)
-                hyp.append(engine.transcribe(pcm, RATE, prompt, options, vocabulary))
+                    if cfg.places and not ln.over_bot:
+                        places = cfg.hints.places
+                hyp.append(engine.transcribe(pcm, RATE, prompt, options, vocabulary, "", places))
                 times.append(time.perf_counter() - t0)
             text = " ".join(hyp)
             ref = spoken_text(ln.text)
@@ -313,7 +316,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     bot = load_bot(ROOT / "bots" / "pizza")
-    hints = RecognizerHints(phrases=bot.vocabulary, example=bot.example)
+    hints = RecognizerHints(phrases=bot.vocabulary, example=bot.example, places=bot.places)
     lines = corpus(args.lines)
     scratch = ROOT / "var" / "cache" / "recognition-bench"
     scratch.mkdir(parents=True, exist_ok=True)
@@ -332,7 +335,8 @@ def main() -> None:
         Config("then: + the bot's words before", 5, "", hints),
         Config("then: + encoder on a 10 s window", 5, "", hints, WINDOWS),
         Config("then: + short answers as the options", 5, "", hints, WINDOWS, choices=True),
-        Config("now: + hypotheses naming the bot's words", 5, "", hints, WINDOWS, True, True),
+        Config("then: + hypotheses naming the bot's words", 5, "", hints, WINDOWS, True, True),
+        Config("now: + the word before a slot's name", 5, "", hints, WINDOWS, True, True, True),
     ]
     engine = WhisperEngine(workers=1)
     rows = run(configs, lines, engine, slot_words(bot.vocabulary), FormAgent(bot).lexicon)

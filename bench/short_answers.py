@@ -69,7 +69,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     bot = load_bot(ROOT / "bots" / "pizza")
-    hints = RecognizerHints(phrases=bot.vocabulary, example=bot.example)
+    hints = RecognizerHints(phrases=bot.vocabulary, example=bot.example, places=bot.places)
     renderer = VoiceRenderer(ROOT / "var" / "cache" / "voices")
     engine = WhisperEngine(workers=1)
     rows: dict[str, dict] = {}

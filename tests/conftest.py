@@ -45,7 +45,9 @@ def pizza_hints(pizza_bot):
     """What the pizza bot's calls tell the recognizer: its vocabulary and example."""
     from voxline.speech.base import RecognizerHints
 
-    return RecognizerHints(phrases=pizza_bot.vocabulary, example=pizza_bot.example)
+    return RecognizerHints(
+        phrases=pizza_bot.vocabulary, example=pizza_bot.example, places=pizza_bot.places
+    )
 
 
 @pytest.fixture(scope="session")

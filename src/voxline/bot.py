@@ -17,6 +17,7 @@ import yaml
 
 from voxline.ace.colang_config import ColangConfigError, colang_defaults
 from voxline.ace.speech_config import ace_settings
+from voxline.agents.slots import form_schema
 from voxline.speech.base import Voice
 from voxline.tools import Tool
 
@@ -81,6 +82,7 @@ class Bot:
     voice: Voice = field(default_factory=Voice)
     vocabulary: tuple[str, ...] = ()
     example: str = ""  # a caller's sentence in the bot's words (whisper's prompt)
+    places: tuple[tuple[str, tuple[str, ...]], ...] = ()  # its tools' slots and their values
     turns: TurnSettings = field(default_factory=TurnSettings)
     backends: dict[str, Any] = field(default_factory=dict)  # settings this bot asks for
     spec: dict[str, Any] = field(default_factory=dict)  # bot.yaml (+ speech_config.yaml), raw
@@ -137,6 +139,18 @@ def _vocabulary(data: Mapping[str, Any], lexicon: Mapping[str, list[str]]) -> tu
                     words.extend(str(k) for k in section)
     words.extend(lexicon)
     return tuple(dict.fromkeys(words))
+
+
+def _places(tools: list[Tool]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each slot the tools take one value of from a list ("crust": thin, regular, ...): the
+    word before its name is one of its values (``speech/places.py``). Not lists of values
+    ("toppings"): "the toppings" is how callers say it, and twelve values to try cost time."""
+    out: dict[str, tuple[str, ...]] = {}
+    for tool in tools:
+        for slot in form_schema(tool.parameters).enum_slots:
+            if not slot.many:
+                out.setdefault(slot.name, tuple(map(str, slot.values)))
+    return tuple(out.items())
 
 
 def load_bot(folder: str | Path) -> Bot:
@@ -218,6 +232,7 @@ def load_bot(folder: str | Path) -> Bot:
         ),
         vocabulary=tuple(speech.get("vocabulary") or _vocabulary(data, lexicon)),
         example=str(speech.get("example") or ""),
+        places=_places(tools),
         turns=turns,
         backends={**ace.backends, **(spec.get("backends") or {})},
         spec=spec,

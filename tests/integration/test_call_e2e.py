@@ -30,9 +30,9 @@ async def test_a_pizza_order_over_the_phone(pizza_server, speak, monkeypatch):
     prompts: list[str] = []
     transcribe = engine.transcribe
 
-    def heard_with(pcm: bytes, rate: int, prompt="", options=(), vocabulary=(), earlier=""):
+    def heard_with(pcm: bytes, rate: int, prompt="", *rest):
         prompts.append(prompt)
-        return transcribe(pcm, rate, prompt, options, vocabulary, earlier)
+        return transcribe(pcm, rate, prompt, *rest)
 
     monkeypatch.setattr(engine, "transcribe", heard_with)
     caller = SimulatedCaller(

@@ -32,6 +32,8 @@ class RecognizerHints:
     language: str = "en-US"
     phrases: tuple[str, ...] = ()  # vocabulary to boost (menu items, names)
     example: str = ""  # what a caller might say, for recognizers prompted with text
+    # Slots' names and values ("crust": thin, regular, ...): the word before a name is a value
+    places: tuple[tuple[str, tuple[str, ...]], ...] = ()
     boost: float = 20.0
     stop_history_ms: int = 800  # silence before the final transcript
     stop_history_eou_ms: int = 240  # silence before the interim (first-pass) transcript

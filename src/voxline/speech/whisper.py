@@ -28,6 +28,7 @@ from voxline.speech.hypotheses import (
     utterance_vocabulary,
 )
 from voxline.speech.loudness import QUIET_DBFS
+from voxline.speech.places import Places, place_words, placed
 from voxline.speech.utterances import UtteranceStream
 
 WHISPER_RATE = 16000
@@ -95,12 +96,14 @@ class WhisperEngine:
         options: Sequence[str] = (),
         vocabulary: Sequence[str] = (),
         earlier: str = "",
+        places: Places = (),
     ) -> str:
         """Blocking: run it in an executor. ``options``: what the bot's question offered; a
         short answer that names none of them may be heard as one (``choices.py``).
         ``vocabulary``: the bot's words, favoured among the beam's hypotheses
         (``hypotheses.py``). ``earlier``: the interim's text, when this is the final of an
-        utterance the caller went on with."""
+        utterance the caller went on with. ``places``: slots' names and values
+        (``places.py``)."""
         audio = pcm_to_float(resample(pcm, rate, WHISPER_RATE))
         if not self.windows:
             return self._transcribe_30s(audio, prompt)
@@ -112,7 +115,7 @@ class WhisperEngine:
             one = len(parts) == 1
             text = self._transcribe_window(
                 piece, frames, window, prompt, options if one else (), vocabulary,
-                earlier if one else "",
+                earlier if one else "", places,
             )  # fmt: skip
             said.append(fold_repeats(text))
         return " ".join(t for t in said if t)
@@ -126,6 +129,7 @@ class WhisperEngine:
         options: Sequence[str],
         vocabulary: Sequence[str],
         earlier: str = "",
+        places: Places = (),
         rest: bool = True,
     ) -> str:
         """``rest``: the decoder sometimes stops before a last phrase ("..., please. Thin
@@ -137,7 +141,7 @@ class WhisperEngine:
         encoded = m.encode(feats)  # faster-whisper's own: a batch of one, as CTranslate2 wants
         before = tok.encode(" " + prompt.strip()) if prompt else []
         start = m.get_prompt(tok, before, without_timestamps=True)
-        text = self._decode(encoded, start, frames, options, vocabulary, earlier)
+        text = self._decode(encoded, start, frames, options, vocabulary, earlier, places)
         if not rest or frames < REST_FRAMES or len(text.split()) < REST_WORDS:
             return text
         head, last = self._last_word(encoded, start, text, frames)
@@ -145,8 +149,9 @@ class WhisperEngine:
             return text
         tail = audio[max(0, round((last - 0.1) * WHISPER_RATE)) :]  # from its last word on
         more = self._transcribe_window(
-            tail, len(tail) // HOP, window, f"{prompt} {head}", (), vocabulary, rest=False
-        )
+            tail, len(tail) // HOP, window, f"{prompt} {head}", (), vocabulary, "", places,
+            rest=False,
+        )  # fmt: skip
         return f"{head} {more}".strip() if more else text
 
     def _decode(
@@ -157,6 +162,7 @@ class WhisperEngine:
         options: Sequence[str],
         vocabulary: Sequence[str],
         earlier: str,
+        places: Places,
     ) -> str:
         m, tok = self.model, self._tokenizer
         result = m.model.generate(
@@ -187,7 +193,9 @@ class WhisperEngine:
             if (option := choose(scores, logprob)) is not None:
                 return spoken(option)
         if any(near := near_words(text, vocabulary)):
-            return self._nearer(encoded, start, text, near, frames)
+            text = self._nearer(encoded, start, text, near, frames)
+        if any(place := place_words(text, places)):
+            text = self._placed(encoded, start, text, place, frames)
         return text
 
     def _nearer(
@@ -202,6 +210,20 @@ class WhisperEngine:
                      for p in phrases for t in replaced(text, at, p)]  # fmt: skip
             if tried and (best := max(tried))[0] >= floor:
                 out = replaced(out, at, best[1])[0]
+        return out
+
+    def _placed(
+        self, encoded: Any, start: list[int], text: str, place: list[list[str]], frames: int
+    ) -> str:
+        """``text`` with each word where only a slot's value stands said as the value the
+        audio names (``places.py``)."""
+        heard = self._forced_logprob(encoded, start, text, frames)
+        out = text
+        for at, values in enumerate(place):
+            scores = {v: max(self._forced_logprob(encoded, start, t, frames)
+                             for t in replaced(text, at, v)) for v in values}  # fmt: skip
+            if (value := placed(scores, heard)) is not None:
+                out = replaced(out, at, value)[0]
         return out
 
     def _forced_logprob(self, encoded: Any, start: list[int], text: str, frames: int) -> float:
@@ -343,10 +365,11 @@ class WhisperRecognizer:
             text = utterance_prompt(hints, over_bot, heard)
             options = utterance_options(hints, over_bot, heard)
             vocabulary = utterance_vocabulary(hints, over_bot, options)
+            places = () if over_bot else hints.places
             return await loop.run_in_executor(
                 self.executor,
                 self.engine.transcribe,
-                *(pcm, rate, text, options, vocabulary, earlier),
+                *(pcm, rate, text, options, vocabulary, earlier, places),
             )
 
         return UtteranceStream(transcribe, fmt.rate, hints, self.clock)
