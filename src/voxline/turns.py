@@ -378,7 +378,9 @@ class TurnTaker:
         if self.bot_speaking:
             onset = next((t for t in (self.speech_onset, self.last_onset) if t is not None), tr.t)
             if self.speculative and tr.kind is TranscriptKind.FINAL:
-                # The final for the turn the bot is already answering early.
+                # The final for the turn the bot is already answering early (the rest of a
+                # held sentence: the early reply answered the whole, so does the final).
+                tr = self._with_held(tr)
                 if normalize(self.pending or "") == normalize(tr.text):
                     self.speculative = False
                     return [Confirm()]
@@ -429,10 +431,15 @@ class TurnTaker:
         self.released, self._early_end = False, tr.speech_end
         return [*out, Respond(text, speculative=True, replace=replace, speech_end=tr.speech_end)]
 
+    def _with_held(self, tr: Transcript) -> Transcript:
+        """``tr`` as the rest of the held unfinished sentence, if one waits for it."""
+        if self.held is None:
+            return tr
+        held, self.held = self.held, None
+        return Transcript(tr.kind, f"{held.text} {tr.text}", tr.t, tr.speech_end)
+
     def _final(self, tr: Transcript, hold: bool = True) -> list[Decision]:
-        if self.held is not None:  # the rest of an unfinished sentence
-            held, self.held = self.held, None
-            tr = Transcript(tr.kind, f"{held.text} {tr.text}", tr.t, tr.speech_end)
+        tr = self._with_held(tr)
         if hold and self.s.unfinished_wait_s and unfinished(tr.text):
             self.held = tr
             if self.pending is not None and self.speculative:  # answered too early

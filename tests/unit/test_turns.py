@@ -306,6 +306,24 @@ def test_an_early_reply_to_the_rest_of_an_unfinished_sentence_answers_the_whole(
     assert tt.on_event(tr(F, "ham on thin crust.", 3.9), 3.9) == [Confirm()]
 
 
+def test_a_released_reply_to_the_rest_of_an_unfinished_sentence_is_confirmed_by_its_final():
+    """The bench's "I'll have a large pizza with... [900 ms] ham and pineapple, thin crust.":
+    the reply to the whole was released and talking when the rest's final came; compared with
+    the rest alone it was interrupted and the rest answered without "a large pizza"."""
+    tt = held(unfinished_wait_s=1.2)
+    assert tt.on_event(tr(F, "I'll have a large pizza with...", 2.0), 2.0) == []
+    tt.on_event(SpeechStarted(2.2), 2.2)
+    tt.on_event(SpeechStopped(3.0), 3.0)
+    whole = "I'll have a large pizza with... Ham and pineapple, thin crust."
+    assert tt.on_event(Transcript(INTERIM, "Ham and pineapple, thin crust.", 3.3, 3.0), 3.3) == [
+        Respond(whole, speculative=True, speech_end=3.0)
+    ]
+    assert tt.tick(3.4) == [Release()]
+    tt.on_bot_speaking(True, 3.5)
+    assert tt.on_event(tr(F, "Ham and pineapple, thin crust.", 3.9), 3.9) == [Confirm()]
+    assert tt.held is None
+
+
 def test_an_unfinished_sentence_is_answered_when_nothing_follows():
     tt = turn_taker(unfinished_wait_s=1.2)
     assert tt.on_event(tr(F, "A small one with, um", 2.0), 2.0) == []
