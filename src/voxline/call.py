@@ -273,6 +273,8 @@ class Call:
             elif isinstance(d, Respond):
                 if d.replace:
                     self.history.replace_user(d.text)
+                    if self.reply is not None and self.reply.user_text is not None:
+                        self.reply.retracted = True
                 else:
                     self.history.user(d.text)
                 self._cancel_reply("replaced")
@@ -455,6 +457,8 @@ class Call:
         self.note(TurnEnded(reply.id, reply.user_text, " ".join(reply.heard), outcome, dict(t)))
         if reply.user_text is not None:
             t["outcome"] = outcome
+            if reply.retracted:
+                t["retracted"] = True  # the caller's words as first heard, replaced later
             await self.s.records.add_turn(self.call_id, "user", reply.user_text, False, t)
         if reply.heard:
             interrupted = outcome == "interrupted"

@@ -20,3 +20,4 @@ class Reply:
     end_call: bool = False
     outcome: str = ""
     recorded: bool = False
+    retracted: bool = False  # its user turn was taken back: a later transcript replaced it

@@ -76,6 +76,9 @@ async def test_a_changed_final_retriggers_and_the_tool_waits_for_it(pizza_bot, s
     users = [t for t in turns if t["role"] == "user"]
     assert users[-1]["text"] == "a large mushroom pizza on thin crust"
     assert users[0]["timings"]["outcome"] in ("cancelled", "replaced", "interrupted")
+    # the first pass's words were taken back: the records say so (the bench's caller WER
+    # counts only the turns that stood)
+    assert [u["timings"].get("retracted", False) for u in users] == [True, False]
 
 
 async def test_resumed_speech_cancels_the_early_reply(pizza_bot, speak, tmp_path):

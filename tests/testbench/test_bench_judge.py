@@ -139,9 +139,13 @@ async def test_orders_hang_up_and_last_words():
                 "details": {"size": "large", "toppings": ["bacon", "ham"], "crust": "thin"},
             },
         ],
-        "turns": [{"role": "user", "text": "x"}],
+        "turns": [
+            {"role": "user", "text": "ex", "timings": {"retracted": True}},  # a first pass
+            {"role": "user", "text": "x"},
+        ],
     }
     res = await judge(sc, tl, [step], Ear({10: "Goodbye!"}), records)
+    assert res.server_heard == ["x"] and res.wer == (0, 1)  # the turn that stood
     names = {c.name: c.passed for c in res.checks}
     assert names["order"] and names["hangs up"] and names["said goodbye"]
     assert names["last words heard"] is False  # 60 ms were still buffered when it hung up

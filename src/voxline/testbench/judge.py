@@ -361,7 +361,11 @@ class Judge:
         orders = (records or {}).get("orders") or []
         res.orders = orders
         turns = (records or {}).get("turns") or []
-        res.server_heard = [t["text"] for t in turns if t.get("role") == "user"]
+        res.server_heard = [
+            t["text"]
+            for t in turns
+            if t.get("role") == "user" and not (t.get("timings") or {}).get("retracted")
+        ]  # an early reply's words a later transcript replaced are not the caller's turn
         said = " ".join(s.said for s in res.steps if s.kind == "say" and not s.skipped)
         res.wer = word_errors(said, " ".join(res.server_heard))
         pizzas = live_pizzas(orders)
