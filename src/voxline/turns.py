@@ -419,7 +419,7 @@ class TurnTaker:
         filler = self.is_filler(tr.text) and not self.s.hold_playback_until_confirmed
         if not early or filler or unfinished(tr.text):
             return []
-        text = f"{self.held.text} {tr.text}" if self.held is not None else tr.text  # its rest
+        text = self._joined(tr.text)  # the rest of a held sentence answers the whole
         if self.pending is not None and normalize(self.pending) == normalize(text):
             return []
         out = []
@@ -431,12 +431,17 @@ class TurnTaker:
         self.released, self._early_end = False, tr.speech_end
         return [*out, Respond(text, speculative=True, replace=replace, speech_end=tr.speech_end)]
 
+    def _joined(self, text: str) -> str:
+        """``text`` as the rest of the held unfinished sentence, if one waits for it."""
+        return f"{self.held.text} {text}" if self.held is not None else text
+
     def _with_held(self, tr: Transcript) -> Transcript:
-        """``tr`` as the rest of the held unfinished sentence, if one waits for it."""
+        """The final ``tr`` joined to the held sentence, which it uses up."""
         if self.held is None:
             return tr
-        held, self.held = self.held, None
-        return Transcript(tr.kind, f"{held.text} {tr.text}", tr.t, tr.speech_end)
+        tr = Transcript(tr.kind, self._joined(tr.text), tr.t, tr.speech_end)
+        self.held = None
+        return tr
 
     def _final(self, tr: Transcript, hold: bool = True) -> list[Decision]:
         tr = self._with_held(tr)
