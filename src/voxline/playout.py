@@ -1,12 +1,8 @@
 """Paced playout of the bot's audio, with a mark after each spoken segment.
 
 Audio goes out in fixed 20 ms frames at real-time pace, a small lead ahead of the far end's
-playback: enough to ride out network jitter, little enough that a duck is heard soon. When this
-process wakes up late (a loaded event loop), the lead grows to twice the recent lateness, up to
-``MAX_LEAD_S``, and shrinks back as the lateness is forgotten: a late frame is a gap the caller
-hears, while a longer lead costs nothing at a barge-in (``clear`` empties the far end's buffer).
-
-A mark after each segment comes back when that segment has played;
+playback: enough to ride out network jitter, little enough that a barge-in has almost nothing
+buffered to throw away. A mark after each segment comes back when that segment has played;
 ``clear`` makes Twilio echo every pending mark, so marks still pending when we clear are
 counted as cut, not heard.
 """
@@ -22,9 +18,6 @@ from typing import Protocol
 import numpy as np
 
 from voxline.audio import FRAME_MS, Framer, frame_bytes
-
-MAX_LEAD_S = 1.0
-LAG_MEMORY = 0.999  # per frame: a lateness is half forgotten after ~14 s of audio
 
 
 class Outbound(Protocol):
@@ -80,7 +73,6 @@ class Playout:
         self._open.set()
         self._replay: list[tuple[Segment, list[bytes]]] = []  # what a pause cut, to repeat
         self._gain = 1.0  # < 1 while ducked
-        self._lag = 0.0  # recent worst lateness of this process's wake-ups, decaying
 
     async def play(self, text: str, chunks, owner: object = None) -> Segment:
         """Send one segment's audio (an async iterator of PCM chunks), then its mark."""
@@ -113,12 +105,9 @@ class Playout:
         if ahead < 0:  # the far end has played everything: start a new run of audio
             if self.speaking and self._sent_s:
                 self.underruns += 1
-                self._late(-ahead)
             self._t0, self._sent_s, ahead = now, 0.0, 0.0
-        lead = self.current_lead_s()
-        if ahead > lead:
-            await self._sleep(ahead - lead)
-            self._late(self.clock() - now - (ahead - lead))
+        if ahead > self.lead_s:
+            await self._sleep(ahead - self.lead_s)
         if not self.speaking:
             self.speaking = True
             self.first_audio_at = self.clock()
@@ -129,14 +118,6 @@ class Playout:
         if self._on_frame is not None:
             self._on_frame(frame, now)
         self._sent_s += self._frame_s
-
-    def _late(self, seconds: float) -> None:
-        self._lag = max(seconds, self._lag * LAG_MEMORY)
-
-    def current_lead_s(self) -> float:
-        """The lead, or twice the recent lateness when that is more (ordinary jitter of a few
-        ms leaves the lead alone)."""
-        return min(MAX_LEAD_S, max(self.lead_s, 2 * self._lag))
 
     def on_mark(self, name: str) -> None:
         """A mark echo: the segments up to it have played."""
@@ -186,8 +167,8 @@ class Playout:
         return self._gain != 1.0
 
     def duck(self, db: float) -> None:
-        """Lower the audio from the next frame on (what the far end has buffered, the current
-        lead, plays as it was): the caller hears the bot yield without a gap."""
+        """Lower the audio from the next frame on (what the far end has buffered, at most
+        ``lead_s``, plays as it was): the caller hears the bot yield without a gap."""
         self._gain = 10 ** (db / 20)
 
     def unduck(self) -> None:
