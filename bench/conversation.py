@@ -44,18 +44,19 @@ def table(docs: dict[str, dict]) -> str:
     rows = [
         "| bot | scenarios passed | task success | order accuracy | reply p50 / p95 ms "
         "| false stops on backchannels | cut-offs (in pauses) | barge-in heard-stop p50 / p95 ms "
-        "| caller WER | wall |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| caller WER | final transcript after speech end p50 / p95 ms | wall |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for bot, doc in docs.items():
         t = doc["totals"]
         lat, stop = t["reply_latency_ms"], t["barge_in_heard_stop_ms"]
+        fin = t.get("final_after_speech_end_ms") or {"p50": None, "p95": None}
         rows.append(
             f"| {bot} | {t['passed']}/{t['scenarios']} | {pct(t['task_success'])} "
             f"| {pct(t['order_accuracy'])} | {ms(lat['p50'])} / {ms(lat['p95'])} "
             f"| {pct(t['false_stops_on_backchannels'])} | {pct(t['cut_offs'])} "
             f"({pct(t['cut_offs_in_pauses'])}) | {ms(stop['p50'])} / {ms(stop['p95'])} "
-            f"| {t['caller_wer']} | {doc['wall_s']} s |"
+            f"| {t['caller_wer']} | {ms(fin['p50'])} / {ms(fin['p95'])} | {doc['wall_s']} s |"
         )
     return "\n".join(rows)
 

@@ -68,6 +68,7 @@ class ScenarioResult:
     server_heard: list[str] = field(default_factory=list)  # the caller's turns as recorded
     orders: list[dict[str, Any]] = field(default_factory=list)
     wer: tuple[int, int] = (0, 0)  # the server's recognition of the caller: edits, words
+    final_ms: list[float] = field(default_factory=list)  # speech end -> final, per turn that stood
     duration_s: float = 0.0
     error: str = ""
 
@@ -366,6 +367,11 @@ class Judge:
             for t in turns
             if t.get("role") == "user" and not (t.get("timings") or {}).get("retracted")
         ]  # an early reply's words a later transcript replaced are not the caller's turn
+        res.final_ms = [
+            round(1000 * (t["final"] - t["speech_end"]))
+            for t in (u.get("timings") or {} for u in turns if u.get("role") == "user")
+            if not t.get("retracted") and t.get("final") and t.get("speech_end")
+        ]  # the recognizer's endpointing delay included
         said = " ".join(s.said for s in res.steps if s.kind == "say" and not s.skipped)
         res.wer = word_errors(said, " ".join(res.server_heard))
         pizzas = live_pizzas(orders)

@@ -27,6 +27,7 @@ def totals(results: Iterable[ScenarioResult]) -> dict[str, Any]:
     steps = [s for r in results for s in r.steps]
     turns = [s for s in steps if s.kind == "say" and s.heard_stop_ms is None and not s.skipped]
     latencies = [s.latency_ms for s in steps if s.latency_ms is not None]
+    finals = [ms for r in results for ms in r.final_ms]
     backchannels = [s for s in steps if s.false_stop is not None]
     barge = [s.heard_stop_ms for s in steps if s.heard_stop_ms is not None]
     paused = [s for s in turns if s.pauses]
@@ -47,6 +48,11 @@ def totals(results: Iterable[ScenarioResult]) -> dict[str, Any]:
             "p50": percentile(latencies, 50),
             "p95": percentile(latencies, 95),
             "n": len(latencies),
+        },
+        "final_after_speech_end_ms": {
+            "p50": percentile(finals, 50),
+            "p95": percentile(finals, 95),
+            "n": len(finals),
         },
         "false_stops_on_backchannels": _rate(
             sum(s.false_stop for s in backchannels), len(backchannels)
@@ -102,12 +108,14 @@ def summary(total: dict[str, Any], voices: dict[str, dict[str, Any]]) -> str:
             f"{'-' if t['caller_wer'] is None else t['caller_wer']:>12}"
         )
     lat, stop = total["reply_latency_ms"], total["barge_in_heard_stop_ms"]
+    fin = total["final_after_speech_end_ms"]
     rows += [
         "",
         f"task success {fmt_rate(total['task_success'])}, order accuracy "
         f"{fmt_rate(total['order_accuracy'])}",
         f"reply latency p50 {fmt_ms(lat['p50'])} ms, p95 {fmt_ms(lat['p95'])} ms "
-        f"({lat['n']} replies)",
+        f"({lat['n']} replies); final transcript p50 {fmt_ms(fin['p50'])} ms, p95 "
+        f"{fmt_ms(fin['p95'])} ms after the speech ended ({fin['n']} turns)",
         f"false stops on backchannels {fmt_rate(total['false_stops_on_backchannels'])}, cut-offs "
         f"{fmt_rate(total['cut_offs'])} (in pauses {fmt_rate(total['cut_offs_in_pauses'])})",
         f"barge-in heard-stop p50 {fmt_ms(stop['p50'])} ms, p95 {fmt_ms(stop['p95'])} ms "
