@@ -7,7 +7,6 @@ ready) at once; an orchestrator sees "starting", not "dead".
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -60,11 +59,8 @@ def has_knowledge_base(bot: Bot) -> bool:
     return bot.agent in ("rag", "colang") or bool(bot_section(bot, "kb"))
 
 
-def create_app(
-    settings: Settings, bot: Bot, services: CallServices | None = None, freeze_gc: bool = False
-) -> FastAPI:
-    """The server for one bot; ``services`` may be passed in ready-made (tests share models).
-    ``freeze_gc`` is for a serving process (in a test process it would keep garbage)."""
+def create_app(settings: Settings, bot: Bot, services: CallServices | None = None) -> FastAPI:
+    """The server for one bot; ``services`` may be passed in ready-made (tests share models)."""
     hide_settings(settings)  # its secrets never reach a log line
     metrics = CallMetrics()
     spans = turn_spans(settings)
@@ -79,11 +75,6 @@ def create_app(
             await records.open()
             watch = [metrics.observer] + ([spans.observer] if spans else [])
             state.services = replace(loaded, observers=[*loaded.observers, *watch])
-            if freeze_gc:
-                # The models and libraries, objects that live as long as the process, out of
-                # the collector's sight: a full collection walked them all, 83-139 ms with every
-                # call waiting, every ~6 s at 100 calls; 14-60 ms once frozen (load bench).
-                gc.freeze()
             log.info("ready: bot %s, asr %s, tts %s, agent %s", bot.name, settings.asr,
                      settings.tts, agent_kind(settings, bot))  # fmt: skip
         except Exception as exc:

@@ -32,11 +32,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from voxline.server import run
 
     settings = _settings(args)
-    run(
-        create_app(settings, load_bot(settings.bot), freeze_gc=True),
-        settings,
-        log_level=args.log_level.lower(),
-    )
+    run(create_app(settings, load_bot(settings.bot)), settings, log_level=args.log_level.lower())
     return 0
 
 
