@@ -129,6 +129,13 @@ def main(argv: list[str] | None = None) -> int:
         help="server processes per step, comma-separated to run each N with each (1,2: one "
         "process, then one per core)",
     )
+    parser.add_argument(
+        "--stop-calls",
+        type=int,
+        default=0,
+        help="last, SIGTERM the servers (the last --servers count) with this many calls live "
+        "as the scripted backends are killed: exit code and time against VOXLINE_DRAIN_S + 5 s",
+    )
     parser.add_argument("--recordings", action="store_true", help="record every call (WAV)")
     parser.add_argument("--work", help="keep the server logs and clips in this directory")
     parser.add_argument("--out", help="JSON file (default bench/results/load-<date>.json)")
@@ -159,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
             print(table([r]).splitlines()[-1] if len(results) > 1 else table([r]), flush=True)
             if r["errors"]:
                 print(f"  errors: {r['errors']}", flush=True)
+        stop = None
+        if args.stop_calls:
+            stop = bench.stop_under_load(args.stop_calls, servers=fleets[-1])
+            print(f"stop with {stop['live_at_signal']} calls live, backends killed: "
+                  f"{stop['exits']} (bound {stop['bound_s']} s)", flush=True)  # fmt: skip
     print()
     print(table(results))
     payload = {
@@ -167,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         "delays": vars(bench.delays),
         "seconds": args.seconds,
         "results": results,
+        "stop": stop,
     }
     print(f"\nJSON: {save(payload, args.out, 'load')}")
     return 0

@@ -94,7 +94,13 @@ class Server:
     """``voxline serve`` with Riva ASR/TTS and the LLM agent on the scripted backends."""
 
     def __init__(
-        self, backends: Backends, bot: Path, data_dir: Path, log: Path, recordings: bool = False
+        self,
+        backends: Backends,
+        bot: Path,
+        data_dir: Path,
+        log: Path,
+        recordings: bool = False,
+        drain_s: float | None = None,  # VOXLINE_DRAIN_S (the server's default if None)
     ) -> None:
         self.port = free_port()
         env = {
@@ -111,6 +117,8 @@ class Server:
             # embedded voice: the benchmark measures the call path, not piper.
             "VOXLINE_TTS_BACKUP": "none",
         }
+        if drain_s is not None:
+            env["VOXLINE_DRAIN_S"] = str(drain_s)
         for key in ("OPENAI_BASE_URL", "VOXLINE_DATABASE_URL", "VOXLINE_RIVA_SSL"):
             env.pop(key, None)
         self.log = log.open("ab")

@@ -66,6 +66,47 @@ class Bench:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def stop_under_load(self, n: int, servers: int = 1, drain_s: float = 3.0) -> dict:
+        """SIGTERM every server with ``n`` calls live mid-conversation, the scripted backends
+        killed at the same moment (so this is the last step): how long each server took to
+        exit and with what code. The bound is ``drain_s`` + 5 s."""
+        self.steps += 1
+        log = self.work / "server.log"
+        fleet: list[Server] = []
+        procs: list[subprocess.Popen] = []
+        try:
+            for i in range(servers):
+                data = self.work / f"data{self.steps}-{i}"
+                fleet.append(Server(self.backends, self.bot, data, log, self.recordings, drain_s))
+            ramp_s = min(10.0, max(1.0, n / 20))
+            start_at = time.monotonic() + 1.5
+            window = (start_at + ramp_s + GREETING_S, start_at + ramp_s + GREETING_S + 60.0)
+            spec = asdict(Script(b"", b""))
+            spec.update({k: str(v) for k, v in self.clips.items()})
+            caller_procs = max(servers, -(-n // 150))
+            procs = _callers(fleet, n, caller_procs, spec, start_at, ramp_s, window, window[1], 0)
+            _sleep_until(window[0] + 5.0)  # the calls up and talking
+            live = _health(fleet)["active_calls"]
+            signalled = time.monotonic()
+            self.backends.proc.kill()
+            for server in fleet:
+                server.proc.terminate()
+            exits = []
+            for server in fleet:
+                try:
+                    code: int | None = server.proc.wait(drain_s + 30.0)
+                except subprocess.TimeoutExpired:
+                    code = None  # still running: killed below
+                exits.append({"exit_s": round(time.monotonic() - signalled, 2), "code": code})
+        finally:
+            for proc in procs:
+                proc.kill()
+                proc.wait()
+            for server in fleet:
+                server.stop()
+        return {"calls": n, "servers": servers, "live_at_signal": live, "drain_s": drain_s,
+                "bound_s": drain_s + 5.0, "exits": exits}  # fmt: skip
+
     def step(
         self,
         n: int,
@@ -96,30 +137,7 @@ class Bench:
             spec = asdict(script or Script(b"", b""))
             spec.update({k: str(v) for k, v in self.clips.items()})
             end_at = window[1] + spec["reply_within_s"]
-            procs = []
-            for i in range(caller_procs):
-                share = n // caller_procs + (i < n % caller_procs)
-                config = {
-                    "url": fleet[i % servers].ws_url,
-                    "calls": share,
-                    "script": spec,
-                    "start_at": start_at + i * ramp_s / n,
-                    "ramp_s": ramp_s,
-                    "window": window,
-                    "end_at": end_at,
-                    "call_s": call_s,
-                }
-                proc = subprocess.Popen(
-                    [PYTHON, "-m", "bench.harness.callers"],
-                    cwd=ROOT,
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    text=True,
-                )
-                assert proc.stdin is not None
-                proc.stdin.write(json.dumps(config))
-                proc.stdin.close()
-                procs.append(proc)
+            procs = _callers(fleet, n, caller_procs, spec, start_at, ramp_s, window, end_at, call_s)
             _sleep_until(window[0])
             spy = _profile(fleet[0].proc.pid, seconds, profile) if profile else None
             first, backends0, samples = _total(fleet), self.backends.usage.sample(), []
@@ -202,6 +220,44 @@ def _total(fleet: list[Server]) -> Sample:
         sockets=sum(s.sockets for s in samples),
         threads=sum(s.threads for s in samples),
     )
+
+
+def _callers(
+    fleet: list[Server],
+    n: int,
+    caller_procs: int,
+    spec: dict,
+    start_at: float,
+    ramp_s: float,
+    window: tuple[float, float],
+    end_at: float,
+    call_s: float,
+) -> list[subprocess.Popen]:
+    """Caller processes for ``n`` calls, dealt out over the servers evenly."""
+    procs = []
+    for i in range(caller_procs):
+        config = {
+            "url": fleet[i % len(fleet)].ws_url,
+            "calls": n // caller_procs + (i < n % caller_procs),
+            "script": spec,
+            "start_at": start_at + i * ramp_s / n,
+            "ramp_s": ramp_s,
+            "window": window,
+            "end_at": end_at,
+            "call_s": call_s,
+        }
+        proc = subprocess.Popen(
+            [PYTHON, "-m", "bench.harness.callers"],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdin is not None
+        proc.stdin.write(json.dumps(config))
+        proc.stdin.close()
+        procs.append(proc)
+    return procs
 
 
 def _health(fleet: list[Server]) -> dict:

@@ -1,5 +1,5 @@
 """SIGTERM on a real ``voxline serve`` process whatever its backends do: killed at the same
-moment as the signal, or stalled (accepting connections and never answering). A live call is
+moment as the signal, or stalled (accepting connections and never answering). Live calls are
 mid-reply on the LLM agent (Riva ASR and TTS, an OpenAI-compatible LLM); the process must exit
 0 within ``VOXLINE_DRAIN_S`` + 5 s. The issue's hang: it logged "drained" and then sat in
 asyncio's final task cancellation for good."""
@@ -21,6 +21,7 @@ from voxline.caller import Line, SimulatedCaller
 pytestmark = pytest.mark.e2e
 DRAIN_S = 3.0
 BOUND_S = DRAIN_S + 5.0  # the issue's promise
+CALLS = 6
 ORDER = "a large pepperoni pizza"
 LONG_REPLY = "Sure, a large pepperoni pizza. " + "We also have mushrooms, onions and olives. " * 20
 
@@ -82,28 +83,35 @@ async def stopped_within(proc, signalled: float) -> tuple[int, float]:
 
 
 async def test_sigterm_while_the_backends_die_mid_reply(speak, tmp_path):
+    """Several calls live, the LLM streaming their replies, when the backends die with the
+    signal (the load bench does the same with 100 calls: ``bench/load.py --stop-calls``)."""
     llm = await asyncio.to_thread(FakeOpenAI(lambda body: paced(LONG_REPLY, 0.3, 50)).start)
     riva = await FakeRivaServer([ORDER]).start()
     try:
         async with serving(tmp_path, riva.target, llm.base_url) as (proc, url):
-            caller = long_call(url, speak)
-            await until(lambda: active_calls(url))
-            await until(lambda: _replying(llm), within=30)  # the LLM is streaming the reply
+            callers = [long_call(url, speak) for _ in range(CALLS)]
+            await until(lambda: _calls(url, CALLS))
+            await until(lambda: _replying(llm, CALLS), within=30)  # every reply streaming
             await asyncio.sleep(0.5)
             proc.send_signal(signal.SIGTERM)
             signalled = time.monotonic()
             await asyncio.gather(riva.stop(), asyncio.to_thread(llm.stop))
             code, took = await stopped_within(proc, signalled)
-            caller.cancel()
-            await asyncio.gather(caller, return_exceptions=True)
+            for caller in callers:
+                caller.cancel()
+            await asyncio.gather(*callers, return_exceptions=True)
     finally:
         await riva.stop()
         await asyncio.to_thread(llm.stop)
     assert code == 0 and took < BOUND_S, (code, took)
 
 
-async def _replying(llm: FakeOpenAI) -> bool:
-    return any(r.chunks_sent for r in llm.requests)
+async def _calls(url: str, n: int) -> bool:
+    return await active_calls(url) >= n
+
+
+async def _replying(llm: FakeOpenAI, n: int = 1) -> bool:
+    return sum(bool(r.chunks_sent) for r in llm.requests) >= n
 
 
 async def test_sigterm_with_stalled_backends(speak, tmp_path):
