@@ -66,25 +66,65 @@ class Bench:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _start(self, fleet: list[Server], servers: int, drain_s: float | None = None) -> None:
+        """``servers`` servers into ``fleet`` (filled as they start, so a failure stops the
+        ones already up)."""
+        self.steps += 1
+        log = self.work / "server.log"
+        for i in range(servers):
+            data = self.work / f"data{self.steps}-{i}"
+            fleet.append(Server(self.backends, self.bot, data, log, self.recordings, drain_s))
+
+    def _dial(
+        self,
+        fleet: list[Server],
+        n: int,
+        seconds: float,
+        caller_procs: int,
+        script: Script | None = None,
+        call_s: float = 0.0,
+    ) -> tuple[list[subprocess.Popen], tuple[float, float]]:
+        """Caller processes for ``n`` calls dealt out evenly over ``fleet``, ramped in; and the
+        measured window of ``seconds`` after the ramp and the greetings."""
+        ramp_s = min(10.0, max(1.0, n / 20))
+        start_at = time.monotonic() + 1.5  # time for the caller processes to start
+        window = (start_at + ramp_s + GREETING_S, start_at + ramp_s + GREETING_S + seconds)
+        spec = asdict(script or Script(b"", b""))
+        spec.update({k: str(v) for k, v in self.clips.items()})
+        procs = []
+        for i in range(caller_procs):
+            config = {
+                "url": fleet[i % len(fleet)].ws_url,
+                "calls": n // caller_procs + (i < n % caller_procs),
+                "script": spec,
+                "start_at": start_at + i * ramp_s / n,
+                "ramp_s": ramp_s,
+                "window": window,
+                "end_at": window[1] + spec["reply_within_s"],
+                "call_s": call_s,
+            }
+            proc = subprocess.Popen(
+                [PYTHON, "-m", "bench.harness.callers"],
+                cwd=ROOT,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            assert proc.stdin is not None
+            proc.stdin.write(json.dumps(config))
+            proc.stdin.close()
+            procs.append(proc)
+        return procs, window
+
     def stop_under_load(self, n: int, servers: int = 1, drain_s: float = 3.0) -> dict:
         """SIGTERM every server with ``n`` calls live mid-conversation, the scripted backends
         killed at the same moment (so this is the last step): how long each server took to
         exit and with what code. The bound is ``drain_s`` + 5 s."""
-        self.steps += 1
-        log = self.work / "server.log"
         fleet: list[Server] = []
         procs: list[subprocess.Popen] = []
         try:
-            for i in range(servers):
-                data = self.work / f"data{self.steps}-{i}"
-                fleet.append(Server(self.backends, self.bot, data, log, self.recordings, drain_s))
-            ramp_s = min(10.0, max(1.0, n / 20))
-            start_at = time.monotonic() + 1.5
-            window = (start_at + ramp_s + GREETING_S, start_at + ramp_s + GREETING_S + 60.0)
-            spec = asdict(Script(b"", b""))
-            spec.update({k: str(v) for k, v in self.clips.items()})
-            caller_procs = max(servers, -(-n // 150))
-            procs = _callers(fleet, n, caller_procs, spec, start_at, ramp_s, window, window[1], 0)
+            self._start(fleet, servers, drain_s)
+            procs, window = self._dial(fleet, n, 60.0, max(servers, -(-n // 150)))
             _sleep_until(window[0] + 5.0)  # the calls up and talking
             live = _health(fleet)["active_calls"]
             signalled = time.monotonic()
@@ -121,23 +161,13 @@ class Bench:
     ) -> dict:
         """Run ``n`` calls; the figures cover the ``seconds`` after the ramp and greetings.
         With several ``servers`` the calls are dealt out evenly and their costs added up."""
-        self.steps += 1
-        log = self.work / "server.log"
         fleet: list[Server] = []
         try:
-            for i in range(servers):
-                data = self.work / f"data{self.steps}-{i}"
-                fleet.append(Server(self.backends, self.bot, data, log, self.recordings))
+            self._start(fleet, servers)
             time.sleep(1.0)
             idle = _total(fleet)
             caller_procs = max(caller_procs, servers)
-            ramp_s = min(10.0, max(1.0, n / 20))
-            start_at = time.monotonic() + 1.5  # time for the caller processes to start
-            window = (start_at + ramp_s + GREETING_S, start_at + ramp_s + GREETING_S + seconds)
-            spec = asdict(script or Script(b"", b""))
-            spec.update({k: str(v) for k, v in self.clips.items()})
-            end_at = window[1] + spec["reply_within_s"]
-            procs = _callers(fleet, n, caller_procs, spec, start_at, ramp_s, window, end_at, call_s)
+            procs, window = self._dial(fleet, n, seconds, caller_procs, script, call_s)
             _sleep_until(window[0])
             spy = _profile(fleet[0].proc.pid, seconds, profile) if profile else None
             first, backends0, samples = _total(fleet), self.backends.usage.sample(), []
@@ -220,44 +250,6 @@ def _total(fleet: list[Server]) -> Sample:
         sockets=sum(s.sockets for s in samples),
         threads=sum(s.threads for s in samples),
     )
-
-
-def _callers(
-    fleet: list[Server],
-    n: int,
-    caller_procs: int,
-    spec: dict,
-    start_at: float,
-    ramp_s: float,
-    window: tuple[float, float],
-    end_at: float,
-    call_s: float,
-) -> list[subprocess.Popen]:
-    """Caller processes for ``n`` calls, dealt out over the servers evenly."""
-    procs = []
-    for i in range(caller_procs):
-        config = {
-            "url": fleet[i % len(fleet)].ws_url,
-            "calls": n // caller_procs + (i < n % caller_procs),
-            "script": spec,
-            "start_at": start_at + i * ramp_s / n,
-            "ramp_s": ramp_s,
-            "window": window,
-            "end_at": end_at,
-            "call_s": call_s,
-        }
-        proc = subprocess.Popen(
-            [PYTHON, "-m", "bench.harness.callers"],
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert proc.stdin is not None
-        proc.stdin.write(json.dumps(config))
-        proc.stdin.close()
-        procs.append(proc)
-    return procs
 
 
 def _health(fleet: list[Server]) -> dict:

@@ -110,7 +110,7 @@ async def _calls(url: str, n: int) -> bool:
     return await active_calls(url) >= n
 
 
-async def _replying(llm: FakeOpenAI, n: int = 1) -> bool:
+async def _replying(llm: FakeOpenAI, n: int) -> bool:
     return sum(bool(r.chunks_sent) for r in llm.requests) >= n
 
 

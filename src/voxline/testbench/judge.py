@@ -362,15 +362,16 @@ class Judge:
         orders = (records or {}).get("orders") or []
         res.orders = orders
         turns = (records or {}).get("turns") or []
-        res.server_heard = [
-            t["text"]
+        stood = [
+            t
             for t in turns
             if t.get("role") == "user" and not (t.get("timings") or {}).get("retracted")
         ]  # an early reply's words a later transcript replaced are not the caller's turn
+        res.server_heard = [t["text"] for t in stood]
         res.final_ms = [
             round(1000 * (t["final"] - t["speech_end"]))
-            for t in (u.get("timings") or {} for u in turns if u.get("role") == "user")
-            if not t.get("retracted") and t.get("final") and t.get("speech_end")
+            for t in (u.get("timings") or {} for u in stood)
+            if t.get("final") and t.get("speech_end")
         ]  # the recognizer's endpointing delay included
         said = " ".join(s.said for s in res.steps if s.kind == "say" and not s.skipped)
         res.wer = word_errors(said, " ".join(res.server_heard))
