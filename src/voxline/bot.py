@@ -27,6 +27,14 @@ ACE_FILLERS = (
     "what", "i see", "the", "hmm", "mmm", "so that", "why", "that", "well",
 )  # fmt: skip
 BACKCHANNELS = ("mm-hmm", "mhm", "uh-huh", "uh huh", "mm hmm", "um", "uh", "ah", "oh", "ok")
+# Words that open an interruption: heard over the bot they stop it at once. Other words over
+# it stop it once a second transcript (of more speech) is not a filler either: whisper spells
+# a lone "mm-hmm" as "And then." or "Yeah, that makes sure." and, on the whole utterance, as
+# "Mm-hmm." (the bench's false stops).
+INTERRUPT_WORDS = (
+    "no", "nope", "wait", "stop", "sorry", "actually", "hold on", "hang on", "excuse me",
+    "cancel", "pardon", "change",
+)  # fmt: skip
 
 
 class BotError(ValueError):
@@ -61,6 +69,7 @@ class TurnSettings:
     resume_after_s: float = 1.5
     filler_words: tuple[str, ...] = ACE_FILLERS + BACKCHANNELS
     include_words: tuple[str, ...] = ("hi", "no")
+    interrupt_words: tuple[str, ...] = INTERRUPT_WORDS
     min_chars: int = 3
     # A final that ends like an unfinished sentence ("a large pizza with") waits this much
     # longer for the rest before the bot answers it (0: answer at once).
@@ -202,7 +211,7 @@ def load_bot(folder: str | Path) -> Bot:
 
     speech = {**ace.voice, **(spec.get("speech") or {})}
     turns_spec = {**ace.turns, **(spec.get("turns") or {})}
-    for key in ("filler_words", "include_words"):
+    for key in ("filler_words", "include_words", "interrupt_words"):
         if key in turns_spec:
             turns_spec[key] = tuple(str(w).lower() for w in turns_spec[key])
     try:

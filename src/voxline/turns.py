@@ -8,9 +8,11 @@ time. The rules follow ACE's ``handle user transcript with interruption`` flow:
   when the final matches, retract and retrigger when the final differs, and cancel when the
   caller resumes speaking before the final;
 - barge-in: caller speech of at least ``barge_in_min_ms`` with a transcript that is not a
-  filler ("mm-hmm", "yeah") interrupts the bot, and so does ducked speech that goes on for
-  ``interrupt_after_ms``; an onset over the bot holds it first (``overlap``: ducked, or
-  paused), released for a filler, for no words, or when the onset was noise;
+  filler ("mm-hmm", "yeah") interrupts the bot: at once if it names an interruption word
+  ("no", "wait", "sorry"), else once a second transcript of the caller's words is not a
+  filler either; ducked speech that goes on for ``interrupt_after_ms`` interrupts too. An
+  onset over the bot holds it first (``overlap``: ducked, or paused), released for a filler,
+  for no words, or when the onset was noise;
 - with ``release_after_ms``, an early reply held for the final is released sooner once its
   transcript looks like a whole sentence (it ends on ".", "?" or "!", not on "..." or ",",
   nor on a word no sentence ends on) and the caller has been silent that long; speech that
@@ -190,8 +192,12 @@ class TurnTaker:
         self._replace_next = False  # a retracted early reply's user turn is to be replaced
         self.held: Transcript | None = None  # an unfinished final waiting for its rest
         self._early_words: Transcript | None = None  # words over the bot before barge_in_min_ms
+        self._unconfirmed: Transcript | None = None  # words over the bot, no interruption word
         self._fillers = set(settings.filler_words)
         self._include = set(settings.include_words)
+        self._interrupt = re.compile(
+            r"\b(" + "|".join(map(re.escape, settings.interrupt_words)) + r")\b"
+        ) if settings.interrupt_words else None  # fmt: skip
 
     # --- filters ----------------------------------------------------------------------------
 
@@ -213,6 +219,10 @@ class TurnTaker:
             len(parts) > 1 and len(set(parts)) == 1 and len(one) <= 3 and one not in self._include
         )
 
+    def interrupts(self, text: str) -> bool:
+        """Whether words over the bot name an interruption word ("No, no", "Wait")."""
+        return self._interrupt is not None and bool(self._interrupt.search(normalize(text)))
+
     def is_noise(self, text: str) -> bool:
         """Outside bot speech only empty or one-letter text is dropped: "yes" is an answer."""
         norm = normalize(text)
@@ -227,7 +237,7 @@ class TurnTaker:
             self.speech_onset = None  # a sound, not speech: nobody is talking over the bot
             self.last_activity = now
             if self.paused:
-                self.paused = False
+                self.paused, self._unconfirmed = False, None
                 return [Resume("noise")]
             return []
         if isinstance(event, SpeechStopped):
@@ -246,7 +256,7 @@ class TurnTaker:
         self.last_activity = now
         if not speaking:
             self.paused = False
-            self._early_words = None
+            self._early_words = self._unconfirmed = None
             self.pending = None
             self.speculative = False
         # Partials are only needed to vet barge-ins while the bot is talking.
@@ -301,7 +311,7 @@ class TurnTaker:
             and self.stopped_at is not None
             and now - self.stopped_at >= self.s.resume_after_s
         ):
-            self.paused = False  # noise: no words came of it
+            self.paused, self._unconfirmed = False, None  # noise: no words came of it
             return [Resume("no words")]
         if (
             self.paused
@@ -394,7 +404,7 @@ class TurnTaker:
             if not self.s.barge_in:
                 return []  # words over the bot are not heard: it talks to the end
             if self.is_filler(tr.text):
-                self._early_words = None  # the latest words are a filler after all
+                self._early_words = self._unconfirmed = None  # a filler after all
                 if self.paused and self.speech_onset is None:
                     self.paused = False
                     return [Resume(f"filler {tr.text!r}")]
@@ -403,6 +413,10 @@ class TurnTaker:
                 self._early_words = tr  # decided at the next tick, once speech has lasted
                 return []
             self._early_words = None
+            if not self.interrupts(tr.text) and not self._confirms(tr):
+                self._unconfirmed = tr  # a second look at more of the speech decides
+                return []
+            self._unconfirmed = None
             self.paused = False
             self.bot_speaking, self.pending, self.speculative = False, None, False
             out: list[Decision] = [Interrupt(onset, tr.text), Eager(False)]
@@ -430,6 +444,14 @@ class TurnTaker:
         self.pending, self.speculative = text, True
         self.released, self._early_end = False, tr.speech_end
         return [*out, Respond(text, speculative=True, replace=replace, speech_end=tr.speech_end)]
+
+    def _confirms(self, tr: Transcript) -> bool:
+        """Whether ``tr`` is a second transcript of words over the bot, of more speech than
+        the first (a final that repeats its interim heard no more)."""
+        first = self._unconfirmed
+        if first is None:
+            return False
+        return tr.kind is not TranscriptKind.FINAL or normalize(tr.text) != normalize(first.text)
 
     def _joined(self, text: str) -> str:
         """``text`` as the rest of the held unfinished sentence, if one waits for it."""

@@ -20,6 +20,11 @@ NAMES = ("Corvid", "Kestrel", "Heron", "Swift")
         ("How much does the Kestrel cost?", "Who founded the company?", "",
          "Who founded the company?"),
         ("", "And on Sundays?", "", "And on Sundays?"),
+        ("What does the Heron cover?", "Actually, did their part of getting into the showroom?",
+         "", "Actually, did their part of getting into the showroom?"),
+        ("Which bike carries children?", "How much weight can it carry on the back?",
+         "The Heron carries two.", "How much weight can the Heron carry on the back?"),
+        ("How much does the Kestrel cost?", "Is that in stock?", "", "Is the Kestrel in stock?"),
     ],
 )  # fmt: skip
 def test_resolve(previous, question, answer, whole):

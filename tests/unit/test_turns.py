@@ -267,6 +267,42 @@ def test_ducked_words_interrupt_at_once():
     assert tt.on_event(tr(P, "No, no", 1.5), 1.5) == [Interrupt(1.0, "No, no"), Eager(False)]
 
 
+def test_words_with_no_interruption_word_wait_for_a_second_look():
+    """Whisper heard a Kokoro voice's "mm-hmm" as "And then." on its first 400 ms and as
+    "Mm-hmm." on the whole: the bot stays ducked and talks on."""
+    tt = turn_taker(overlap="duck")
+    tt.on_bot_speaking(True, 0.0)
+    tt.on_event(SpeechStarted(1.0), 1.0)
+    assert tt.on_event(tr(P, "And then.", 1.4), 1.4) == []
+    tt.on_event(SpeechStopped(1.6), 1.7)
+    assert tt.on_event(tr(INTERIM, "Mm-hmm.", 2.1), 2.1) == [Resume("filler 'Mm-hmm.'")]
+    assert tt.bot_speaking and not tt.paused
+    # A later "Stuffed crust, please" is a new first look, not the second of those words.
+    tt.on_event(SpeechStarted(5.0), 5.0)
+    assert tt.on_event(tr(P, "Come.", 5.4), 5.4) == []
+    out = tt.on_event(tr(P, "Stuffed crust, please.", 5.8), 5.8)
+    assert out == [Interrupt(5.0, "Stuffed crust, please."), Eager(False)]
+
+
+def test_a_final_that_repeats_its_interim_is_no_second_look():
+    tt = turn_taker(overlap="duck", resume_after_s=1.5)
+    tt.on_bot_speaking(True, 0.0)
+    tt.on_event(SpeechStarted(1.0), 1.0)
+    tt.on_event(SpeechStopped(1.5), 1.6)
+    assert tt.on_event(tr(INTERIM, "Both of us.", 2.0), 2.0) == []
+    assert tt.on_event(tr(F, "Both of us.", 2.4), 2.4) == []
+    assert tt.tick(3.1) == [Resume("no words")]
+    assert tt.bot_speaking
+
+
+def test_an_interruption_word_stops_the_bot_on_the_first_look():
+    for text in ("Wait.", "Sorry", "Actually, is there", "Hold on.", "Nope."):
+        tt = turn_taker(overlap="duck")
+        tt.on_bot_speaking(True, 0.0)
+        tt.on_event(SpeechStarted(1.0), 1.0)
+        assert tt.on_event(tr(P, text, 1.3), 1.3) == [Interrupt(1.0, text), Eager(False)], text
+
+
 def test_an_unfinished_sentence_waits_for_its_rest_and_joins_it():
     tt = turn_taker(unfinished_wait_s=1.2)
     assert tt.on_event(tr(F, "I'd like a large pizza with", 2.0), 2.0) == []

@@ -2,11 +2,14 @@
 
 import asyncio
 
+import numpy as np
+
 from voxline.events import AudioIn, TranscriptKind
 from voxline.speech.base import RecognizerHints
 from voxline.speech.utterances import UtteranceStream
 
 FRAME = bytes(320)  # 20 ms at 8 kHz
+LOUD = np.full(160, 3000, dtype="<i2").tobytes()  # -21 dBFS: speech the VAD has not confirmed
 
 
 class Transcriber:
@@ -30,10 +33,11 @@ class Transcriber:
 
 
 async def feed(stream, pattern: str, t0: float = 0.0) -> float:
-    """'v' = a voiced frame, '.' = silence."""
+    """'v' = a voiced frame, '.' = silence, 'l' = a loud frame the VAD calls silence."""
     t = t0
     for ch in pattern:
-        await stream.send(AudioIn(FRAME, FRAME, t), ch == "v")
+        pcm = LOUD if ch == "l" else FRAME
+        await stream.send(AudioIn(pcm, pcm, t), ch == "v")
         t += 0.02
     return t
 
@@ -97,6 +101,42 @@ async def test_eager_partials_during_long_speech():
     await feed(stream, "v" * 25)
     (partial,) = await collect(stream, 1)
     assert partial.kind is TranscriptKind.PARTIAL
+    await stream.aclose()
+
+
+async def test_speech_before_the_vad_onset_counts_toward_the_first_partial():
+    """The VAD confirms speech late: 200 ms of it already in the pre-roll, the first partial
+    is due after 60 ms more, not 250 (a barge-in waits for it)."""
+    tx = Transcriber()
+    stream = UtteranceStream(tx, 8000, RecognizerHints(), clock=lambda: 0.0)
+    stream.eager(True)
+    await feed(stream, "." * 10 + "l" * 10 + "v" * 2)
+    await asyncio.sleep(0.01)
+    assert tx.calls == []
+    await feed(stream, "v")
+    (partial,) = await asyncio.wait_for(collect(stream, 1), 1)
+    assert partial.kind is TranscriptKind.PARTIAL and tx.calls == [23]
+    await stream.aclose()
+
+
+async def test_a_partial_of_a_word_s_first_sound_asks_again_sooner():
+    """ "X." is not yet "Actually": the next partial comes after 250 ms, not 400."""
+    tx = Transcriber()
+    texts = iter(["X.", "Actually,", "Actually, is there"])
+
+    async def fragment_first(pcm: bytes, *args: object) -> str:
+        await tx(pcm, *args)
+        return next(texts)
+
+    stream = UtteranceStream(fragment_first, 8000, RecognizerHints(), clock=lambda: 0.0)
+    stream.eager(True)
+    await feed(stream, "v" * 13)
+    await asyncio.wait_for(collect(stream, 1), 1)
+    await feed(stream, "v" * 13)
+    await asyncio.wait_for(collect(stream, 1), 1)
+    await feed(stream, "v" * 20)  # a word was heard: every 400 ms again
+    await asyncio.wait_for(collect(stream, 1), 1)
+    assert tx.calls == [13, 26, 46]
     await stream.aclose()
 
 

@@ -17,6 +17,11 @@ from voxline.kb.answer import DAYS
 
 _LEAD = re.compile(r"^\s*(and|also|so|what about|how about|what of|and what about)\b[\s,]*", re.I)
 _PRONOUN = re.compile(r"\b(it|its|it's|they|them|their|that one|this one|that|this)\b", re.I)
+# "it" is the thing talked about; "their", "that" name it only in a short question: in
+# "Actually, did their part of getting into the showroom?" (a misheard "is there parking at
+# the showroom?") "their" was made "the warranty" and the warranty answer read again.
+_THING = re.compile(r"\b(it|its|it's|that one|this one)\b", re.I)
+SHORT = 4  # words: a question this short leans on the one before
 _DAY = (
     r"\b(?:(?:" + "|".join(DAYS) + r")s?(?:\s+(?:to|through|until)\s+(?:"
     + "|".join(DAYS) + r")s?)?|weekdays?|weekends?)\b"
@@ -48,11 +53,13 @@ def resolve(question: str, previous: str, answer: str, names: Sequence[str]) -> 
         return re.sub(
             rf"\b{re.escape(old_names[0])}\b", new_names[0], previous, count=1, flags=re.I
         )
-    if _PRONOUN.search(bare) and not new_names:
+    short = len(bare.split()) <= SHORT
+    pronoun = _PRONOUN if short else _THING
+    if pronoun.search(bare) and not new_names:
         subject = (old_names or _names(answer, names) or [""])[0]
         if subject:
-            return _PRONOUN.sub(f"the {subject}", question, count=1)
-    if new_names or len(bare.split()) > 4:
+            return pronoun.sub(f"the {subject}", question, count=1)
+    if new_names or not short:
         return question  # names its own subject, or says enough to stand alone
     return f"{previous.rstrip('?.! ')} {bare}?"
 

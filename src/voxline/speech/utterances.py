@@ -19,9 +19,10 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-from voxline.audio import duration
+from voxline.audio import duration, rms_dbfs
 from voxline.events import AudioIn, Transcript, TranscriptKind
 from voxline.speech.base import RecognizerHints
+from voxline.speech.loudness import ONSET_OVER_FLOOR_DB, QUIET_DBFS
 
 # (pcm, rate, over_bot, heard, earlier) -> text; over_bot: spoken while the bot talked (likely
 # a backchannel); heard: the bot's last words the caller heard, which the caller is answering;
@@ -31,8 +32,12 @@ Transcribe = Callable[[bytes, int, bool, str, str], Awaitable[str]]
 log = logging.getLogger("voxline.speech")
 PREROLL_S = 0.5  # audio kept from before the VAD onset: onsets are detected 100-300 ms late
 TAIL_S = 0.3  # trailing silence kept after the last voiced frame
-EAGER_FIRST_S = 0.25  # voiced time before the first eager partial ("No, no" is a word)
+EAGER_FIRST_S = 0.25  # speech before the first eager partial ("No, no" is a word)
 EAGER_EVERY_S = 0.4  # voiced time between eager partials
+# A partial of fewer letters than this was a word's first sound ("X." for "Actually"): the
+# next one is asked for sooner, as if it were the first (the bench's espeak "Actually, ..."
+# waited 400 ms more for "Excually." and the bot was heard to stop 790 ms after the onset).
+FRAGMENT_LETTERS = 3
 MAX_UTTERANCE_S = 30.0  # longer speech is cut and finalized, so memory stays bounded
 HEARD_CHARS = 200  # of the bot's latest words kept as context: its question is at the end
 
@@ -130,10 +135,12 @@ class UtteranceStream:
     def _start(self) -> None:
         self._in_utterance = True
         self._buf = bytearray(b"".join(self._preroll))
+        # The VAD confirms speech 100-300 ms into it: what of that is already in the pre-roll
+        # counts toward the first partial, which a barge-in waits for.
+        self._eager_voiced_s = speech_tail(list(self._preroll), self._rate)
         self._preroll.clear()
         self._preroll_s = 0.0
         self._interims, self._covered = 0, False
-        self._eager_voiced_s = 0.0
         self._eager_partials = 0
 
     def _speech(self) -> bytes:
@@ -165,6 +172,8 @@ class UtteranceStream:
                     text = said.strip()
                 if job.kind is TranscriptKind.INTERIM:
                     last_interim = text
+                elif job.kind is TranscriptKind.PARTIAL and _fragment(text):
+                    self._eager_partials = 0  # the next one is due as soon as a first
                 if text:
                     self._out.put_nowait(Transcript(job.kind, text, self._clock(), job.speech_end))
                 elif job.pcm is not None and job.kind is not TranscriptKind.PARTIAL:
@@ -180,3 +189,22 @@ class UtteranceStream:
     async def aclose(self) -> None:
         self._worker.cancel()
         await asyncio.wait({self._worker})  # the caller's own cancellation still propagates
+
+
+def speech_tail(frames: list[bytes], rate: int) -> float:
+    """Seconds at the end of ``frames`` that stand out of their quietest frame as speech
+    does: the part of the pre-roll the VAD had not confirmed yet."""
+    levels = [rms_dbfs(f) for f in frames]
+    if not levels:
+        return 0.0
+    floor = max(QUIET_DBFS, min(levels) + ONSET_OVER_FLOOR_DB)
+    tail = 0.0
+    for frame, level in zip(reversed(frames), reversed(levels), strict=True):
+        if level < floor:
+            break
+        tail += duration(frame, rate)
+    return tail
+
+
+def _fragment(text: str) -> bool:
+    return sum(c.isalpha() for c in text) < FRAGMENT_LETTERS
