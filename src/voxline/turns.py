@@ -9,10 +9,11 @@ time. The rules follow ACE's ``handle user transcript with interruption`` flow:
   caller resumes speaking before the final;
 - barge-in: caller speech of at least ``barge_in_min_ms`` with a transcript that is not a
   filler ("mm-hmm", "yeah") interrupts the bot: at once if it names an interruption word
-  ("no", "wait", "sorry"), else once a second transcript of the caller's words is not a
-  filler either; ducked speech that goes on for ``interrupt_after_ms`` interrupts too. An
-  onset over the bot holds it first (``overlap``: ducked, or paused), released for a filler,
-  for no words, or when the onset was noise;
+  ("no", "wait", "sorry") or goes on from a filler ("Okay, I'll have a..."), else once a
+  second transcript of the caller's words is not a filler either; ducked speech that goes
+  on for ``interrupt_after_ms`` interrupts too. An onset over the bot holds it first
+  (``overlap``: ducked, or paused), released for a filler, for no words, or when the onset
+  was noise;
 - with ``release_after_ms``, an early reply held for the final is released sooner once its
   transcript looks like a whole sentence (it ends on ".", "?" or "!", not on "..." or ",",
   nor on a word no sentence ends on) and the caller has been silent that long; speech that
@@ -193,6 +194,7 @@ class TurnTaker:
         self.held: Transcript | None = None  # an unfinished final waiting for its rest
         self._early_words: Transcript | None = None  # words over the bot before barge_in_min_ms
         self._unconfirmed: Transcript | None = None  # words over the bot, no interruption word
+        self._backchannel = ""  # the filler the caller's latest words over the bot began with
         self._fillers = set(settings.filler_words)
         self._include = set(settings.include_words)
         self._interrupt = re.compile(
@@ -348,6 +350,7 @@ class TurnTaker:
 
     def _speech_started(self, event: SpeechStarted, now: float) -> list[Decision]:
         self.speech_onset = event.t
+        self._backchannel = ""
         self.last_activity = now
         self.reprompted = False
         if self.bot_speaking and self.speculative and self.released:
@@ -405,6 +408,7 @@ class TurnTaker:
                 return []  # words over the bot are not heard: it talks to the end
             if self.is_filler(tr.text):
                 self._early_words = self._unconfirmed = None  # a filler after all
+                self._backchannel = normalize(tr.text)
                 if self.paused and self.speech_onset is None:
                     self.paused = False
                     return [Resume(f"filler {tr.text!r}")]
@@ -413,7 +417,8 @@ class TurnTaker:
                 self._early_words = tr  # decided at the next tick, once speech has lasted
                 return []
             self._early_words = None
-            if not self.interrupts(tr.text) and not self._confirms(tr):
+            goes_on = normalize(tr.text).startswith(f"{self._backchannel} ")
+            if not (self.interrupts(tr.text) or goes_on or self._confirms(tr)):
                 self._unconfirmed = tr  # a second look at more of the speech decides
                 return []
             self._unconfirmed = None

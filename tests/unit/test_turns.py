@@ -284,6 +284,15 @@ def test_words_with_no_interruption_word_wait_for_a_second_look():
     assert out == [Interrupt(5.0, "Stuffed crust, please."), Eager(False)]
 
 
+def test_words_that_go_on_from_a_filler_interrupt_on_the_first_look():
+    tt = turn_taker(overlap="duck")
+    tt.on_bot_speaking(True, 0.0)
+    tt.on_event(SpeechStarted(1.0), 1.0)
+    assert tt.on_event(tr(P, "Okay.", 1.3), 1.3) == []
+    out = tt.on_event(tr(P, "Okay, I'll have a-", 1.6), 1.6)
+    assert out == [Interrupt(1.0, "Okay, I'll have a-"), Eager(False)]
+
+
 def test_a_final_that_repeats_its_interim_is_no_second_look():
     tt = turn_taker(overlap="duck", resume_after_s=1.5)
     tt.on_bot_speaking(True, 0.0)

@@ -119,24 +119,22 @@ async def test_speech_before_the_vad_onset_counts_toward_the_first_partial():
     await stream.aclose()
 
 
-async def test_a_partial_of_a_word_s_first_sound_asks_again_sooner():
-    """ "X." is not yet "Actually": the next partial comes after 250 ms, not 400."""
+async def test_eager_partials_come_every_250ms_of_voiced_speech_one_at_a_time():
+    """A second look at words over the bot comes 250 ms after the first (``turns.py``)."""
     tx = Transcriber()
-    texts = iter(["X.", "Actually,", "Actually, is there"])
-
-    async def fragment_first(pcm: bytes, *args: object) -> str:
-        await tx(pcm, *args)
-        return next(texts)
-
-    stream = UtteranceStream(fragment_first, 8000, RecognizerHints(), clock=lambda: 0.0)
+    stream = UtteranceStream(tx, 8000, RecognizerHints(), clock=lambda: 0.0)
     stream.eager(True)
     await feed(stream, "v" * 13)
     await asyncio.wait_for(collect(stream, 1), 1)
-    await feed(stream, "v" * 13)
+    await feed(stream, "v" * 13 + "." * 3 + "v")  # silence is not counted
     await asyncio.wait_for(collect(stream, 1), 1)
-    await feed(stream, "v" * 20)  # a word was heard: every 400 ms again
+    assert tx.calls == [13, 26]
+    await feed(stream, "v" * 11)
+    await asyncio.sleep(0.01)
+    assert tx.calls == [13, 26]  # 240 ms voiced since the second: not yet
+    await feed(stream, "v")
     await asyncio.wait_for(collect(stream, 1), 1)
-    assert tx.calls == [13, 26, 46]
+    assert tx.calls == [13, 26, 42]
     await stream.aclose()
 
 

@@ -32,12 +32,11 @@ Transcribe = Callable[[bytes, int, bool, str, str], Awaitable[str]]
 log = logging.getLogger("voxline.speech")
 PREROLL_S = 0.5  # audio kept from before the VAD onset: onsets are detected 100-300 ms late
 TAIL_S = 0.3  # trailing silence kept after the last voiced frame
-EAGER_FIRST_S = 0.25  # speech before the first eager partial ("No, no" is a word)
-EAGER_EVERY_S = 0.4  # voiced time between eager partials
-# A partial of fewer letters than this was a word's first sound ("X." for "Actually"): the
-# next one is asked for sooner, as if it were the first (the bench's espeak "Actually, ..."
-# waited 400 ms more for "Excually." and the bot was heard to stop 790 ms after the onset).
-FRAGMENT_LETTERS = 3
+# Voiced time before each eager partial ("No, no" is a word). Words over the bot with no
+# interruption word wait for a second partial (``turns.py``): at 400 ms apart a barge-in with
+# none ("Okay, I'll have a medium...") was heard to stop 930 ms after its onset. One
+# transcription runs at a time, so a slow machine asks less often by itself.
+EAGER_EVERY_S = 0.25
 MAX_UTTERANCE_S = 30.0  # longer speech is cut and finalized, so memory stays bounded
 HEARD_CHARS = 200  # of the bot's latest words kept as context: its question is at the end
 
@@ -77,7 +76,6 @@ class UtteranceStream:
         self._eager = False
         self._eager_voiced_s = 0.0
         self._over_bot = False  # the utterance began while the bot was talking
-        self._eager_partials = 0  # asked for in this utterance
         self._heard = ""
         self._worker = asyncio.create_task(self._work())
 
@@ -100,10 +98,8 @@ class UtteranceStream:
             self._last_voiced, self._voiced_len = end, len(self._buf)
             if self._eager:
                 self._eager_voiced_s += frame_s
-                due = EAGER_EVERY_S if self._eager_partials else EAGER_FIRST_S
-                if self._eager_voiced_s >= due and self._jobs.empty():
+                if self._eager_voiced_s >= EAGER_EVERY_S and self._jobs.empty():
                     self._eager_voiced_s = 0.0
-                    self._eager_partials += 1
                     job = _Job(TranscriptKind.PARTIAL, bytes(self._buf), end, over_bot=True)
                     self._jobs.put_nowait(job)
             if duration(self._buf, self._rate) >= MAX_UTTERANCE_S:
@@ -141,7 +137,6 @@ class UtteranceStream:
         self._preroll.clear()
         self._preroll_s = 0.0
         self._interims, self._covered = 0, False
-        self._eager_partials = 0
 
     def _speech(self) -> bytes:
         """The utterance up to its last voiced frame and ``TAIL_S`` after it."""
@@ -172,8 +167,6 @@ class UtteranceStream:
                     text = said.strip()
                 if job.kind is TranscriptKind.INTERIM:
                     last_interim = text
-                elif job.kind is TranscriptKind.PARTIAL and _fragment(text):
-                    self._eager_partials = 0  # the next one is due as soon as a first
                 if text:
                     self._out.put_nowait(Transcript(job.kind, text, self._clock(), job.speech_end))
                 elif job.pcm is not None and job.kind is not TranscriptKind.PARTIAL:
@@ -204,7 +197,3 @@ def speech_tail(frames: list[bytes], rate: int) -> float:
             break
         tail += duration(frame, rate)
     return tail
-
-
-def _fragment(text: str) -> bool:
-    return sum(c.isalpha() for c in text) < FRAGMENT_LETTERS
