@@ -94,22 +94,18 @@ async def test_only_a_pause_of_240ms_gets_an_interim():
     await stream.aclose()
 
 
-async def test_eager_partials_during_long_speech():
+def eager_stream() -> tuple[Transcriber, UtteranceStream]:
+    """A stream while the bot talks: partials are asked for during speech."""
     tx = Transcriber()
     stream = UtteranceStream(tx, 8000, RecognizerHints(), clock=lambda: 0.0)
     stream.eager(True)
-    await feed(stream, "v" * 25)
-    (partial,) = await collect(stream, 1)
-    assert partial.kind is TranscriptKind.PARTIAL
-    await stream.aclose()
+    return tx, stream
 
 
 async def test_speech_before_the_vad_onset_counts_toward_the_first_partial():
     """The VAD confirms speech late: 200 ms of it already in the pre-roll, the first partial
     is due after 60 ms more, not 250 (a barge-in waits for it)."""
-    tx = Transcriber()
-    stream = UtteranceStream(tx, 8000, RecognizerHints(), clock=lambda: 0.0)
-    stream.eager(True)
+    tx, stream = eager_stream()
     await feed(stream, "." * 10 + "l" * 10 + "v" * 2)
     await asyncio.sleep(0.01)
     assert tx.calls == []
@@ -121,9 +117,7 @@ async def test_speech_before_the_vad_onset_counts_toward_the_first_partial():
 
 async def test_eager_partials_come_every_250ms_of_voiced_speech_one_at_a_time():
     """A second look at words over the bot comes 250 ms after the first (``turns.py``)."""
-    tx = Transcriber()
-    stream = UtteranceStream(tx, 8000, RecognizerHints(), clock=lambda: 0.0)
-    stream.eager(True)
+    tx, stream = eager_stream()
     await feed(stream, "v" * 13)
     await asyncio.wait_for(collect(stream, 1), 1)
     await feed(stream, "v" * 13 + "." * 3 + "v")  # silence is not counted
