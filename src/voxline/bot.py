@@ -18,6 +18,7 @@ import yaml
 from voxline.ace.colang_config import ColangConfigError, colang_defaults
 from voxline.ace.speech_config import ace_settings
 from voxline.agents.slots import form_schema
+from voxline.kb.topics import document_topics
 from voxline.speech.base import Voice
 from voxline.tools import Tool
 
@@ -92,6 +93,7 @@ class Bot:
     voice: Voice = field(default_factory=Voice)
     vocabulary: tuple[str, ...] = ()
     example: str = ""  # a caller's sentence in the bot's words (whisper's prompt)
+    topics: tuple[str, ...] = ()  # its knowledge base's headings, told to the recognizer
     places: tuple[tuple[str, tuple[str, ...]], ...] = ()  # its tools' slots and their values
     turns: TurnSettings = field(default_factory=TurnSettings)
     backends: dict[str, Any] = field(default_factory=dict)  # settings this bot asks for
@@ -149,6 +151,16 @@ def _vocabulary(data: Mapping[str, Any], lexicon: Mapping[str, list[str]]) -> tu
                     words.extend(str(k) for k in section)
     words.extend(lexicon)
     return tuple(dict.fromkeys(words))
+
+
+def _topics(
+    folder: Path, spec: Mapping[str, Any], speech: Mapping[str, Any], vocabulary: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The headings of the bot's knowledge-base folder (``speech.kb_topics: false``: none)."""
+    docs = (spec.get("kb") or {}).get("documents")
+    if not docs or not speech.get("kb_topics", True) or not (folder / docs).is_dir():
+        return ()
+    return document_topics(folder / docs, vocabulary)
 
 
 def _places(tools: list[Tool]) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -226,6 +238,7 @@ def load_bot(folder: str | Path) -> Bot:
 
     form = spec.get("form") or {}
     lexicon = form.get("synonyms") or {}
+    vocabulary = tuple(speech.get("vocabulary") or _vocabulary(data, lexicon))
     return Bot(
         path=folder,
         name=spec.get("name", folder.name),
@@ -240,8 +253,9 @@ def load_bot(folder: str | Path) -> Bot:
             language=str(speech.get("language", "en-US")),
             speed=float(speech.get("speed", 1.0)),
         ),
-        vocabulary=tuple(speech.get("vocabulary") or _vocabulary(data, lexicon)),
+        vocabulary=vocabulary,
         example=str(speech.get("example") or ""),
+        topics=_topics(folder, spec, speech, vocabulary),
         places=_places(tools),
         turns=turns,
         backends={**ace.backends, **(spec.get("backends") or {})},

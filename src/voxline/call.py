@@ -100,6 +100,7 @@ class Call:
             language=self.bot.voice.language,
             phrases=self.bot.vocabulary,
             example=self.bot.example,
+            topics=self.bot.topics,
             places=self.bot.places,
             stop_history_ms=self.bot.turns.stop_history_ms,
             stop_history_eou_ms=self.bot.turns.stop_history_eou_ms,

@@ -63,7 +63,7 @@ def recognizer(server: FakeRivaServer, **options: object) -> RivaRecognizer:
 
 async def test_twilio_mulaw_goes_to_riva_unconverted(riva_server: FakeRivaServer) -> None:
     riva_server.transcripts = ["a large pepperoni"]
-    hints = RecognizerHints(phrases=("pepperoni", "margherita"), boost=30.0)
+    hints = RecognizerHints(phrases=("pepperoni", "margherita"), topics=("delivery",), boost=30.0)
     asr = recognizer(riva_server, model="parakeet-ctc-1.1b")
     audio = frames(utterance(8000), 8000, "mulaw")
     async with asr.open(TWILIO, hints) as stream:
@@ -83,7 +83,7 @@ async def test_twilio_mulaw_goes_to_riva_unconverted(riva_server: FakeRivaServer
     assert cfg.config.endpointing_config.stop_history_eou == 240
     assert cfg.config.endpointing_config.start_history == 0  # server default
     [context] = cfg.config.speech_contexts
-    assert list(context.phrases) == ["pepperoni", "margherita"]
+    assert list(context.phrases) == ["pepperoni", "margherita", "delivery"]
     assert context.boost == pytest.approx(30.0)
     sent = b"".join(f.raw for f in audio)
     assert bytes(record.audio) == sent[: len(record.audio)]  # the wire bytes, untouched

@@ -22,6 +22,15 @@ def test_the_bot_words_the_caller_answers_come_last():
     assert whisper_prompt(RecognizerHints(), "Anything else?") == "Anything else?"
 
 
+def test_a_knowledge_base_s_topics_follow_the_example():
+    hints = RecognizerHints(example="Hello.", topics=("test rides", "parking", "delivery"))
+    prompt = whisper_prompt(hints, "What would you like to know?")
+    assert prompt == (
+        "Hello. Ask about test rides, parking and delivery. What would you like to know?"
+    )
+    assert whisper_prompt(RecognizerHints(topics=("parking",))) == "Ask about parking."
+
+
 def test_speech_begun_over_the_bot_is_prompted_as_a_backchannel_not_an_answer():
     hints = RecognizerHints(example="A large pepperoni, please.")
     over = utterance_prompt(hints, True, "Which crust would you like?")

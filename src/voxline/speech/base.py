@@ -32,6 +32,9 @@ class RecognizerHints:
     language: str = "en-US"
     phrases: tuple[str, ...] = ()  # vocabulary to boost (menu items, names)
     example: str = ""  # what a caller might say, for recognizers prompted with text
+    # What the bot's documents are about (``kb/topics.py``): in whisper's prompt, not among
+    # the words its hypotheses are favoured for (4 more content words of 276 for +90 ms p50)
+    topics: tuple[str, ...] = ()
     # Slots' names and values ("crust": thin, regular, ...): the word before a name is a value
     places: tuple[tuple[str, tuple[str, ...]], ...] = ()
     boost: float = 20.0

@@ -321,14 +321,18 @@ def whisper_prompt(hints: RecognizerHints, heard: str = "") -> str:
     """The text whisper reads as what came before the caller's words. A sentence, not a word
     list: after "small, medium, ..., pineapple, spinach" a lone "Yes." was heard as "rice." or
     "beans. Yes." (the bench's voices, WER .26); after the pizza bot's example sentence, .16.
-    Then the bot's last words, as in the conversations whisper learnt from: an answer to
-    "Which crust would you like?" is more likely "Thin." than "In."."""
+    The knowledge base's topics follow ("Ask about test rides, parking and ..."). Then the
+    bot's last words, as in the conversations whisper learnt from: an answer to "Which crust
+    would you like?" is more likely "Thin." than "In."."""
     if hints.example:
         base = hints.example
     elif hints.phrases:
         base = "Yes. No, that's all. " + ", ".join(hints.phrases[:40]) + "."
     else:
         base = ""
+    if hints.topics:  # the knowledge base's headings, as a sentence too
+        *most, last = hints.topics
+        base += f" Ask about {', '.join(most)} and {last}." if most else f" Ask about {last}."
     return f"{base} {heard}".strip()
 
 
