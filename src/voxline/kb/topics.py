@@ -24,10 +24,14 @@ _HTML = re.compile(r"<h[1-6][^>]*>(.*?)</h[1-6]>", re.I | re.S)
 _TAG = re.compile(r"<[^>]+>")
 _SPLIT = re.compile(r"[:,;()/]|\s+-\s+|\band\b|\bor\b", re.I)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
-# Heading words that say how a document is laid out, not what it is about.
-_LAYOUT = {"about", "our", "story", "believe", "name", "overview", "introduction", "faq",
-           "contents", "summary", "details", "information", "more", "last", "lasts", "make",
-           "covered", "long"}  # fmt: skip
+# Heading words that name no subject: how a document is laid out ("Our story", "Overview"),
+# and the verbs and adverbs of question headings ("How long the warranty lasts", "What is
+# not covered", "How to make a claim"). A word missing here costs prompt tokens, not words.
+_NOT_SUBJECTS = {
+    "about", "our", "story", "believe", "name", "overview", "introduction", "faq", "contents",
+    "summary", "details", "information", "more", "last", "lasts", "make", "covered", "long",
+}  # fmt: skip
+_SKIP = FUNCTION_WORDS | _NOT_SUBJECTS
 
 
 def headings(text: str, suffix: str) -> list[str]:
@@ -54,7 +58,7 @@ def phrases(heading: str) -> list[str]:
         run: list[str] = []
         for word in [*_WORD.findall(part), ""]:
             lower = word.lower()
-            if word and lower not in FUNCTION_WORDS and lower not in _LAYOUT and len(word) > 2:
+            if word and lower not in _SKIP and len(word) > 2:
                 run.append(lower)
                 continue
             if run:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from voxline.agents.phrasing import spoken_list
 from voxline.audio import pcm_to_float, resample
 from voxline.speech.base import AudioFormat, RecognizerCaps, RecognizerHints
 from voxline.speech.choices import choose, open_to_choice, spoken, utterance_options
@@ -331,8 +332,7 @@ def whisper_prompt(hints: RecognizerHints, heard: str = "") -> str:
     else:
         base = ""
     if hints.topics:  # the knowledge base's headings, as a sentence too
-        *most, last = hints.topics
-        base += f" Ask about {', '.join(most)} and {last}." if most else f" Ask about {last}."
+        base += f" Ask about {spoken_list(list(hints.topics))}."
     return f"{base} {heard}".strip()
 
 
