@@ -109,6 +109,8 @@ class Call:
         self.recognition = services.recognizer.open(fmt, hints)
         self.reply: Reply | None = None
         self._resuming: asyncio.Task | None = None
+        # What a doubtful interruption cut of a reply (its cut sentence on), until more is heard.
+        self._cut: tuple[Reply, list[str]] | None = None
         self._interim_at: float | None = None  # when the latest first-pass transcript came
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task] = set()
@@ -318,7 +320,14 @@ class Call:
         if not was_paused:
             self._stopped_bot(d.onset, "barge-in")
         log.info("call %s: interrupted by %r, %d segment(s) cut", self.call_id, d.text, len(cut))
+        reply = self.reply
+        self._cut = (reply, reply.unheard()) if d.doubtful and reply else None
         self._cancel_reply("interrupted")
+
+    def cut_short(self) -> list[str]:
+        """What the bot was saying when a doubtful interruption stopped it, from the cut
+        sentence on (the caller heard nothing of it since), or nothing."""
+        return list(self._cut[1]) if self._cut else []
 
     # --- the dialog driver's API ------------------------------------------------------------
 
@@ -418,6 +427,8 @@ class Call:
                 self.recognition.eager(d.on)
 
     def _on_heard(self, segment: Segment) -> None:
+        if self._cut and segment.owner is not self._cut[0]:
+            self._cut = None  # the call has moved on: nothing to go back to
         self.history.assistant(segment.text)
         self.recognition.heard(segment.text)
         if isinstance(segment.owner, Reply):

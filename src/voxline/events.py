@@ -88,7 +88,13 @@ class TransferCall:
     reason: str = ""
 
 
-AgentEvent = TextDelta | ToolCall | ToolResult | EndCall | TransferCall
+@dataclass(frozen=True, slots=True)
+class NotUnderstood:
+    """The agent found nothing it could use in the caller's turn (its words ask again). Sent
+    before them, so a turn that cut the bot off on a doubt lets the bot go on instead."""
+
+
+AgentEvent = TextDelta | ToolCall | ToolResult | EndCall | TransferCall | NotUnderstood
 
 
 # --- transport -> call --------------------------------------------------------------------------

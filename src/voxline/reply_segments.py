@@ -10,10 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 from voxline.agents.base import Turn
-from voxline.events import BackendFailed, EndCall, TextDelta, ToolResult, TransferCall
+from voxline.events import (
+    BackendFailed,
+    EndCall,
+    NotUnderstood,
+    TextDelta,
+    ToolResult,
+    TransferCall,
+)
 from voxline.reply import Reply
 from voxline.resilience import describe
 from voxline.sentences import SentenceSplitter
@@ -35,40 +43,53 @@ async def reply_segments(
     agent's."""
     splitter = SentenceSplitter()
     acted = False  # a tool ran in this reply
+
+    async def put(segs: list[str]) -> None:
+        for seg in segs:
+            reply.said.append(seg)
+            await segments.put(seg)
+
     try:
         if text:
-            for seg in splitter.push(text):
-                await segments.put(seg)
+            await put(splitter.push(text))
         else:
             assert call.agent is not None, "a reply without text needs the bot's agent"
             turn = Turn(call.history, call.tools, call.context, reply.confirmed.wait)
-            async for event in call.agent.reply(turn):
-                if isinstance(event, TextDelta):
-                    reply.timings.setdefault("agent_first", call.clock())
-                    segs = splitter.push(event.text)
-                    if not segs and ahead.running_dry(call.playout.ahead_s()):
-                        segs = splitter.hurry()
-                    for seg in segs:
-                        await segments.put(seg)
-                elif isinstance(event, ToolResult):
-                    log.info("call %s: tool %s -> %s", call.call_id, event.call.name,
-                             event.error or event.result)  # fmt: skip
-                    if not event.error:
-                        call.outcome = call.tools.outcome(event.call.name) or call.outcome
-                        acted = True
-                elif isinstance(event, EndCall):
-                    reply.end_call = True
-                elif isinstance(event, TransferCall):  # ends like a hang-up, once heard
-                    reply.end_call = True
-                    call.transfer_to, call.outcome = event.number, "transferred"
+            async with aclosing(call.agent.reply(turn)) as events:
+                async for event in events:
+                    if isinstance(event, NotUnderstood) and (rest := call.cut_short()):
+                        # The words that cut the bot off meant nothing to the agent: a
+                        # backchannel misheard. The bot goes on from the sentence it was cut in.
+                        log.info("call %s: nothing understood in %r; the bot goes on",
+                                 call.call_id, reply.user_text)  # fmt: skip
+                        reply.timings["resumed"] = True
+                        await put(rest)
+                        break
+                    if isinstance(event, TextDelta):
+                        reply.timings.setdefault("agent_first", call.clock())
+                        segs = splitter.push(event.text)
+                        if not segs and ahead.running_dry(call.playout.ahead_s()):
+                            segs = splitter.hurry()
+                        await put(segs)
+                    elif isinstance(event, ToolResult):
+                        log.info("call %s: tool %s -> %s", call.call_id, event.call.name,
+                                 event.error or event.result)  # fmt: skip
+                        if not event.error:
+                            call.outcome = call.tools.outcome(event.call.name) or call.outcome
+                            acted = True
+                    elif isinstance(event, EndCall):
+                        reply.end_call = True
+                    elif isinstance(event, TransferCall):  # ends like a hang-up, once heard
+                        reply.end_call = True
+                        call.transfer_to, call.outcome = event.number, "transferred"
     except Exception as exc:
         log.warning("call %s: agent failed: %s", call.call_id, describe(exc))
         log.debug("agent failure", exc_info=True)
         call.note(BackendFailed("agent", repr(exc)))
         splitter.flush()  # drop the half sentence; the caller hears the fallback instead
-        for seg in splitter.push((FALLBACK_AFTER_TOOL if acted else FALLBACK) + " "):
-            await segments.put(seg)
+        await put(splitter.push((FALLBACK_AFTER_TOOL if acted else FALLBACK) + " "))
     finally:
         for seg in splitter.flush():
+            reply.said.append(seg)
             segments.put_nowait(seg)
         segments.put_nowait(None)

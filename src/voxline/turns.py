@@ -66,10 +66,13 @@ class Cancel:
 
 @dataclass(frozen=True, slots=True)
 class Interrupt:
-    """Barge-in: stop the bot's audio now and cancel its reply."""
+    """Barge-in: stop the bot's audio now and cancel its reply. ``doubtful``: no interruption
+    word said so, only more speech (a backchannel whisper garbled twice looks the same); if
+    the caller's turn then means nothing to the agent, the bot goes on where it was cut."""
 
     onset: float
     text: str
+    doubtful: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,7 +326,7 @@ class TurnTaker:
         ):
             onset, self.paused = self.speech_onset, False
             self.bot_speaking, self.pending, self.speculative = False, None, False
-            return [Interrupt(onset, ""), Eager(False)]
+            return [Interrupt(onset, "", doubtful=True), Eager(False)]
         if self._releasable(now):
             self.released = True
             return [Release()]
@@ -418,13 +421,14 @@ class TurnTaker:
                 return []
             self._early_words = None
             goes_on = normalize(tr.text).startswith(f"{self._backchannel} ")
-            if not (self.interrupts(tr.text) or goes_on or self._confirms(tr)):
+            sure = self.interrupts(tr.text) or goes_on
+            if not (sure or self._confirms(tr)):
                 self._unconfirmed = tr  # a second look at more of the speech decides
                 return []
             self._unconfirmed = None
             self.paused = False
             self.bot_speaking, self.pending, self.speculative = False, None, False
-            out: list[Decision] = [Interrupt(onset, tr.text), Eager(False)]
+            out: list[Decision] = [Interrupt(onset, tr.text, doubtful=not sure), Eager(False)]
             return out + self._transcript(tr, now)
         if self.is_noise(tr.text):
             return []

@@ -128,3 +128,28 @@ async def test_mm_hmm_does_not_stop_the_bot_but_a_real_interruption_does(
     users = [t["text"] for t in turns if t["role"] == "user"]
     assert "mm-hmm" not in users and users[-1] == "wait, a small ham pizza please"
     assert result.clears == 1  # the "yeah" ducked the bot: only the interruption cleared
+
+
+async def test_words_that_cut_the_bot_off_on_a_doubt_and_mean_nothing_let_it_go_on(
+    pizza_bot, speak, tmp_path
+):
+    """A backchannel garbled twice ("Both of us.", "Both healthy.") stops the bot; the form
+    finds nothing in it, so the bot says its cut sentence again and goes on, where it would
+    have asked "Sorry, I didn't catch that"."""
+    transcripts = ["what toppings do you have", "both healthy"]
+    lines = [
+        line(speak, "What toppings do you have?"),
+        line(speak, "both healthy", barge_after=1.0),
+    ]
+    result, _, turns, _ = await run_call(pizza_bot, speak, tmp_path, transcripts, lines)
+    users = [t for t in turns if t["role"] == "user"]
+    assert [t["text"] for t in users] == transcripts and users[-1]["timings"]["resumed"]
+    bot = [t for t in turns if t["role"] == "assistant" and t["id"] > users[0]["id"]]
+    # What was heard before the cut (the first clause, "For toppings,", if the audio ran dry
+    # early; else nothing), then the rest from the cut sentence on: no "didn't catch that".
+    *cut, gone_on = bot
+    assert all(t["interrupted"] and "spinach" not in t["text"] for t in cut)
+    assert not gone_on["interrupted"] and gone_on["id"] > users[-1]["id"]
+    assert "spinach" in gone_on["text"] and "catch" not in gone_on["text"]
+    assert gone_on["text"].endswith("small, medium or large?")
+    assert result.clears == 1

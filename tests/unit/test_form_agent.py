@@ -484,3 +484,16 @@ async def test_words_that_only_sound_like_toppings_fill_nothing(talk, said):
     await talk.say("a large pizza")
     await talk.say(said)
     assert talk.draft() == [{"size": "large"}]  # never ham, never onions
+
+
+@pytest.mark.parametrize("said", ["Hey, name Hamah.", "Both healthy.", "Got it, crew."])
+async def test_words_that_mean_nothing_to_the_form_say_so(talk, said):
+    """Backchannels whisper garbled over the bot: the call lets the bot go on instead of
+    asking again, when such words cut it off on a doubt."""
+    await talk.say("What toppings do you have?")
+    assert talk.understood
+    reply = await talk.say(said)
+    assert not talk.understood and reply.startswith("Sorry, I didn't catch that.")
+    assert talk.draft() == []
+    await talk.say("a large pizza")
+    assert talk.understood

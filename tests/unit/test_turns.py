@@ -251,7 +251,8 @@ def test_ducked_speech_that_goes_on_is_an_interruption_before_its_words():
     tt.on_bot_speaking(True, 0.0)
     tt.on_event(SpeechStarted(1.0), 1.0)
     assert tt.tick(1.85) == []
-    assert tt.tick(1.91) == [Interrupt(1.0, ""), Eager(False)]
+    # Speech with no words yet: if they then mean nothing to the agent, the bot goes on.
+    assert tt.tick(1.91) == [Interrupt(1.0, "", doubtful=True), Eager(False)]
     assert not tt.bot_speaking and not tt.paused
     # Its words, when they come, are the caller's turn.
     tt.on_event(SpeechStopped(2.4), 2.5)
@@ -277,11 +278,12 @@ def test_words_with_no_interruption_word_wait_for_a_second_look():
     tt.on_event(SpeechStopped(1.6), 1.7)
     assert tt.on_event(tr(INTERIM, "Mm-hmm.", 2.1), 2.1) == [Resume("filler 'Mm-hmm.'")]
     assert tt.bot_speaking and not tt.paused
-    # A later "Stuffed crust, please" is a new first look, not the second of those words.
+    # A later "Stuffed crust, please" is a new first look, not the second of those words. It
+    # stops the bot on a doubt: a backchannel garbled twice ("In it?", "In and ham.") would too.
     tt.on_event(SpeechStarted(5.0), 5.0)
     assert tt.on_event(tr(P, "Come.", 5.4), 5.4) == []
     out = tt.on_event(tr(P, "Stuffed crust, please.", 5.8), 5.8)
-    assert out == [Interrupt(5.0, "Stuffed crust, please."), Eager(False)]
+    assert out == [Interrupt(5.0, "Stuffed crust, please.", doubtful=True), Eager(False)]
 
 
 def test_words_that_go_on_from_a_filler_interrupt_on_the_first_look():

@@ -56,6 +56,7 @@ class Plan:
     action: str = ""  # quote | place | update | cancel | end
     pending: Pending | None = None
     question: str = ""  # the sentence that asks what ``pending`` expects
+    understood: bool = True  # the turn's words meant something to the form
 
     def asks(self, question: str, pending: Pending | None) -> Plan:
         self.say.append(question)
@@ -166,6 +167,7 @@ class Dialog:
             return self._ask(plan, st, "Before you go:")
         if "item" in r.acts and not st.draft:
             return self._ask(plan, st, "Sure.")
+        plan.understood = False
         return self._ask(plan, st, "Sorry, I didn't catch that.")
 
     # --- moves ------------------------------------------------------------------------------

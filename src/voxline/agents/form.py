@@ -27,7 +27,7 @@ from voxline.agents.phrasing import Phrasing
 from voxline.agents.slots import FormSchema, Lexicon, clean, form_schema
 from voxline.agents.understand import Reader
 from voxline.bot import Bot
-from voxline.events import AgentEvent, EndCall, TextDelta, ToolCall
+from voxline.events import AgentEvent, EndCall, NotUnderstood, TextDelta, ToolCall
 from voxline.history import History, Message
 
 _CONFIRMING = re.compile(r"\b(place|confirm|correct|is that right|sound good|shall i|go ahead)\b")
@@ -166,6 +166,8 @@ class FormAgent:
         st, plan = self.replay(turn.history)
         if plan is None:  # nothing to answer (no user turn)
             return
+        if not plan.understood:
+            yield NotUnderstood()
         for sentence in plan.say:
             yield _say(sentence)
         spoken = len(plan.say)

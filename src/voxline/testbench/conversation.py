@@ -9,7 +9,7 @@ from __future__ import annotations
 from voxline.agents.base import Turn
 from voxline.agents.form import FormAgent
 from voxline.bot import Bot
-from voxline.events import EndCall, TextDelta, ToolCall, ToolResult
+from voxline.events import EndCall, NotUnderstood, TextDelta, ToolCall, ToolResult
 from voxline.history import History
 from voxline.records import Records
 from voxline.tools import ToolBox, ToolContext
@@ -24,6 +24,7 @@ class Conversation:
         self.call_id = call_id
         self.ended = False
         self.calls: list[ToolCall] = []
+        self.understood = True  # the latest turn meant something to the agent
 
     async def say(self, text: str, heard: int | None = None) -> str:
         """The bot's reply to ``text``; ``heard``: the caller heard only that many characters."""
@@ -31,8 +32,11 @@ class Conversation:
         ctx = ToolContext(self.call_id, self.records, self.bot.data)
         turn = Turn(self.history, ToolBox(list(self.bot.tools)), ctx)
         spoken = []
+        self.understood = True
         async for event in self.agent.reply(turn):
-            if isinstance(event, TextDelta):
+            if isinstance(event, NotUnderstood):
+                self.understood = False
+            elif isinstance(event, TextDelta):
                 spoken.append(event.text)
             elif isinstance(event, EndCall):
                 self.ended = True
