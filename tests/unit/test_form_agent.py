@@ -497,3 +497,29 @@ async def test_words_that_mean_nothing_to_the_form_say_so(talk, said):
     assert talk.draft() == []
     await talk.say("a large pizza")
     assert talk.understood
+
+
+@pytest.mark.parametrize(
+    "change", ["Wait, make that it crust.", "Change the crust.", "Can you switch the crust?"]
+)
+async def test_a_change_naming_a_slot_but_no_value_asks_for_it(talk, change):
+    """ "make that it crust" (slt's "thick" misheard over the read-back) had been answered
+    "Sorry, I didn't catch that" and the same read-back; the caller said yes to it."""
+    await talk.say("A small pepperoni pizza on regular crust.")
+    reply = await talk.say(change)
+    assert reply == "Which crust would you like: thin, regular, thick or stuffed?"
+    reply = await talk.say("thick")
+    assert reply.startswith("So that's a small pepperoni pizza on thick crust")
+    await talk.say("yes")
+    assert await talk.orders() == [pizza("small", ["pepperoni"], "thick", 12.49)]
+
+
+async def test_a_placed_order_s_slot_is_asked_again_and_changed_in_place(talk):
+    await order_and_confirm(talk, "A small pepperoni pizza on regular crust.")
+    assert await talk.say("Can you change the size?") == (
+        "What size would you like: small, medium or large?"
+    )
+    reply = await talk.say("medium")
+    assert reply.startswith("So your order would be a medium pepperoni pizza on regular crust")
+    await talk.say("yes")
+    assert await talk.orders() == [pizza("medium", ["pepperoni"], "regular", 14.49)]

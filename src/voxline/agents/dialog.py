@@ -146,6 +146,10 @@ class Dialog:
             p = r.proposals[0]
             items = pending.items if pending and pending.slot == p.slot else ()
             return self._propose(plan, p.slot, p.value, list(items))
+        if "change" in r.acts and not r.changes and r.slots_named:
+            asked = self._ask_again(st, plan, r.slots_named[0])
+            if asked is not None:
+                return asked
         if kind in CONFIRMS:
             if yes:
                 plan.action = "update" if kind == "confirm_update" else "place"
@@ -280,6 +284,18 @@ class Dialog:
             return self._propose(plan, near.slot, near.value, gaps[near.slot])
         lead = f"Got it, {self.words.order(st.draft)}." if missing(st.draft, self.schema) else ""
         return self._ask(plan, st, lead)
+
+    def _ask_again(self, st: State, plan: Plan, slot: str) -> Plan | None:
+        """A change to a slot with no value heard ("make that [it] crust", "change the
+        crust"): its question, with the choices, so the answer changes it. A read-back cut
+        off by the change left no question to answer; "what would you like to change?"
+        asked what the caller had just said. Asked only of a one-item order."""
+        order = st.draft if st.draft else st.placed
+        if order is None or len(order.items) != 1:
+            return None
+        if not st.draft:
+            st.draft, st.editing = order.copy(), True
+        return plan.asks(self.words.ask(slot, [0], 1), Pending("slot", slot, (0,)))
 
     def _propose(self, plan: Plan, slot: str, value: str, items: list[int]) -> Plan:
         question = f"Did you say {self.words.lone(slot, value)}?"

@@ -123,6 +123,7 @@ class Reading:
     new_item: bool = False
     off_menu: list[Target] = field(default_factory=list)
     asked_about: list[str] = field(default_factory=list)  # slots a menu question names
+    slots_named: list[str] = field(default_factory=list)  # slots named by their own name
     named: list[tuple[str, str]] = field(default_factory=list)  # every value heard (slot, value)
     proposals: list[Proposal] = field(default_factory=list)
     acts: set[str] = field(default_factory=set)
@@ -160,6 +161,11 @@ class Reader:
             r.acts.add("item")  # "I'd like a pizza": a start, if nothing more
         if "readback" in r.acts:
             r.acts -= {"repeat", "menu"}
+        r.slots_named = [
+            slot.name
+            for slot in self.schema.enum_slots
+            if {slot.name, slot.name.rstrip("s"), slot.name.rstrip("s") + "s"} & set(tokens)
+        ]
         mentions = [m for m in self.lexicon.find(tokens) if not self._heads_other(m, tokens)]
         self._patterns(r, text, said, focus)
         mentions = self._references(r, tokens, mentions, draft)
