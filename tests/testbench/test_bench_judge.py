@@ -146,13 +146,14 @@ async def test_orders_hang_up_and_last_words():
                 "timings": {"retracted": True, "final": 9.0, "speech_end": 1.0},
             },  # a first pass
             {"role": "user", "text": "x", "timings": {"speech_end": 10.0, "final": 10.95}},
-            {"role": "user", "text": "y", "timings": {"speech_end": 12.0}},  # no final yet
-        ],
+            {"role": "user", "text": "y", "timings": {"speech_end": 12.0, "resumed": True}},
+        ],  # "y": no final yet; its words meant nothing, so the bot went on
     }
     res = await judge(sc, tl, [step], Ear({10: "Goodbye!"}), records)
     assert res.server_heard == ["x", "y"] and res.wer == (1, 1)  # the turns that stood
     assert res.final_ms == [950]  # speech end -> final, of the turn that stood and had one
     assert totals([res])["final_after_speech_end_ms"] == {"p50": 950, "p95": 950, "n": 1}
+    assert res.gone_on == 1 and totals([res])["gone_on_after_doubtful_stops"] == 1
     names = {c.name: c.passed for c in res.checks}
     assert names["order"] and names["hangs up"] and names["said goodbye"]
     assert names["last words heard"] is False  # 60 ms were still buffered when it hung up

@@ -69,6 +69,7 @@ class ScenarioResult:
     orders: list[dict[str, Any]] = field(default_factory=list)
     wer: tuple[int, int] = (0, 0)  # the server's recognition of the caller: edits, words
     final_ms: list[float] = field(default_factory=list)  # speech end -> final, per turn that stood
+    gone_on: int = 0  # turns after which the bot went on with what a doubtful stop cut
     duration_s: float = 0.0
     error: str = ""
 
@@ -368,6 +369,7 @@ class Judge:
             if t.get("role") == "user" and not (t.get("timings") or {}).get("retracted")
         ]  # an early reply's words a later transcript replaced are not the caller's turn
         res.server_heard = [t["text"] for t in stood]
+        res.gone_on = sum(bool((t.get("timings") or {}).get("resumed")) for t in stood)
         res.final_ms = [
             round(1000 * (t["final"] - t["speech_end"]))
             for t in (u.get("timings") or {} for u in stood)

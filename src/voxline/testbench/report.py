@@ -57,6 +57,8 @@ def totals(results: Iterable[ScenarioResult]) -> dict[str, Any]:
         "false_stops_on_backchannels": _rate(
             sum(s.false_stop for s in backchannels), len(backchannels)
         ),
+        # of all stops (false or not) taken on a doubt, those the bot took back and went on
+        "gone_on_after_doubtful_stops": sum(r.gone_on for r in results),
         "cut_offs": _rate(sum(s.cut_off_ms is not None for s in turns), len(turns)),
         "cut_offs_in_pauses": _rate(sum(s.cut_off_ms is not None for s in paused), len(paused)),
         "barge_in_heard_stop_ms": {
@@ -117,7 +119,9 @@ def summary(total: dict[str, Any], voices: dict[str, dict[str, Any]]) -> str:
         f"({lat['n']} replies); final transcript p50 {fmt_ms(fin['p50'])} ms, p95 "
         f"{fmt_ms(fin['p95'])} ms after the speech ended ({fin['n']} turns)",
         f"false stops on backchannels {fmt_rate(total['false_stops_on_backchannels'])}, cut-offs "
-        f"{fmt_rate(total['cut_offs'])} (in pauses {fmt_rate(total['cut_offs_in_pauses'])})",
+        f"{fmt_rate(total['cut_offs'])} (in pauses {fmt_rate(total['cut_offs_in_pauses'])}); "
+        f"the bot went on after {total['gone_on_after_doubtful_stops']} stop(s) whose words "
+        "meant nothing",
         f"barge-in heard-stop p50 {fmt_ms(stop['p50'])} ms, p95 {fmt_ms(stop['p95'])} ms "
         f"({stop['n']} interruptions); caller WER as the server heard it "
         f"{total['caller_wer']}",
