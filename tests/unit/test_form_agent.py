@@ -523,3 +523,35 @@ async def test_a_placed_order_s_slot_is_asked_again_and_changed_in_place(talk):
     assert reply.startswith("So your order would be a medium pepperoni pizza on regular crust")
     await talk.say("yes")
     assert await talk.orders() == [pizza("medium", ["pepperoni"], "regular", 14.49)]
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "A medium pizza with pineapple and on regular crust.",  # espeak-gb's "and ham on"
+        "A medium pizza with and pineapple, regular crust.",  # "with ham and pineapple"
+    ],
+)
+@pytest.mark.parametrize(
+    ("answer", "toppings"),
+    [("ham", ["pineapple", "ham"]), ("that's all", ["pineapple"]),
+     ("no, just pineapple", ["pineapple"])],
+)  # fmt: skip
+async def test_a_list_s_and_with_no_value_beside_it_asks_for_the_rest(talk, said, answer, toppings):
+    reply = await talk.say(said)
+    assert reply.endswith("Pineapple and what else?"), reply
+    reply = await talk.say(answer)
+    assert reply.startswith("Okay. So that's" if answer == "that's all" else "So that's")
+    await talk.say("yes")
+    orders = [{k: v for k, v in o.items() if k != "price"} for o in await talk.orders()]
+    assert orders == [pizza("medium", toppings, "regular")]
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["A medium with mushrooms and onions on regular crust.",
+     "A medium pizza with ham and pineapple on thin crust.", "Ham and pineapple, please."],
+)  # fmt: skip
+async def test_a_whole_list_asks_for_nothing_more(talk, said):
+    reply = await talk.say(said)
+    assert "what else" not in reply

@@ -282,6 +282,11 @@ class Dialog:
         if near is not None:  # "a large pepperony pizza": the size, then "pepperoni?"
             plan.say.append(f"Got it, {self.words.order(st.draft)}.")
             return self._propose(plan, near.slot, near.value, gaps[near.slot])
+        if r.gaps and len(st.draft.items) == 1:  # "pineapple and [lost] on regular crust"
+            slot, value = r.gaps[0]
+            plan.say.append(f"Got it, {self.words.order(st.draft)}.")
+            question = f"{self.words.lone(slot, value).capitalize()} and what else?"
+            return plan.asks(question, Pending("slot", slot, (0,)))
         lead = f"Got it, {self.words.order(st.draft)}." if missing(st.draft, self.schema) else ""
         return self._ask(plan, st, lead)
 

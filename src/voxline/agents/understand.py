@@ -88,7 +88,10 @@ _NEGATORS = _rx(
     "no", "without", "not", "hold", "minus", "remove", "take off", "skip", "except", "instead of",
     "rid of", "leave off", "drop", "no more", "don't", "dont", "lose", "remove the",
 )  # fmt: skip
-_POSITIVE = {"add", "with", "and", "plus", "extra", "also", "make", "want", "get", "like", "put"}
+_POSITIVE = {
+    "add", "with", "and", "plus", "extra", "also", "make", "want", "get", "like", "put",
+    "just", "only",  # "no, just pineapple" keeps it
+}  # fmt: skip
 _SKIP_BACK = {"the", "any", "extra", "more", "those", "all", "my", "some", "of"}
 _ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "last": -1}
 
@@ -124,6 +127,7 @@ class Reading:
     off_menu: list[Target] = field(default_factory=list)
     asked_about: list[str] = field(default_factory=list)  # slots a menu question names
     slots_named: list[str] = field(default_factory=list)  # slots named by their own name
+    gaps: list[tuple[str, str]] = field(default_factory=list)  # (slot, value) "and" left alone
     named: list[tuple[str, str]] = field(default_factory=list)  # every value heard (slot, value)
     proposals: list[Proposal] = field(default_factory=list)
     acts: set[str] = field(default_factory=set)
@@ -331,6 +335,8 @@ class Reader:
             part = parts[-1]
             negated = slot.many and _negated(tokens, max(prev_end, m.start - 4), m.start, m.end)
             prev_end = m.end
+            if slot.many and not negated and _gap_beside(tokens, m.start, m.end):
+                r.gaps.append((slot.name, target.value))
             if slot.many:
                 bucket = part.remove if negated else part.add
                 if target.value not in bucket.setdefault(slot.name, []):
@@ -390,6 +396,20 @@ def _count_before(tokens: list[str], at: int) -> str | None:
 _CORRECTIONS = frozenset(
     ("no", "wait", "actually", "make", "sorry", "mean", "rather", "change", "instead", "scratch")
 )
+
+
+# Words a list's "and" may not go on to: a value the recognizer lost sat between them.
+_AFTER_LOST = frozenset(["on", "in", "with", "for", "please", "thanks", "and"])
+
+
+def _gap_beside(tokens: list[str], start: int, end: int) -> bool:
+    """A list value with an "and" beside it and no value on the and's other side: "pineapple
+    and on regular crust", "with and pineapple" (whisper tiny lost "ham" so, in both
+    orders). The caller is asked for the rest, not the value dropped unsaid."""
+    after = tokens[end : end + 2]
+    if after[:1] == ["and"] and (len(after) == 1 or after[1] in _AFTER_LOST):
+        return True
+    return start >= 2 and tokens[start - 1] == "and" and tokens[start - 2] in ("with", "of")
 
 
 def _corrects(tokens: list[str], start: int, end: int) -> bool:
