@@ -298,7 +298,7 @@ class Call:
                     self.reply.timings["released"] = self.clock()
                     self.reply.audible.set()
             elif isinstance(d, Eager):
-                self.recognition.eager(d.on)
+                self.recognition.eager(d.on, d.soon)
             elif isinstance(d, Reprompt):
                 self._start_reply(None, text="Are you still there?")
             elif isinstance(d, Hangup):

@@ -94,9 +94,12 @@ class Resume:
 
 @dataclass(frozen=True, slots=True)
 class Eager:
-    """Ask the recognizer for partial transcripts (on) or stop asking (off)."""
+    """Ask the recognizer for partial transcripts (on) or stop asking (off). ``soon``: the
+    next one after a little more speech than usual: words with no interruption word wait for
+    that second look, with the bot ducked."""
 
     on: bool
+    soon: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,7 +427,7 @@ class TurnTaker:
             sure = self.interrupts(tr.text) or goes_on
             if not (sure or self._confirms(tr)):
                 self._unconfirmed = tr  # a second look at more of the speech decides
-                return []
+                return [Eager(True, soon=True)]
             self._unconfirmed = None
             self.paused = False
             self.bot_speaking, self.pending, self.speculative = False, None, False

@@ -274,14 +274,14 @@ def test_words_with_no_interruption_word_wait_for_a_second_look():
     tt = turn_taker(overlap="duck")
     tt.on_bot_speaking(True, 0.0)
     tt.on_event(SpeechStarted(1.0), 1.0)
-    assert tt.on_event(tr(P, "And then.", 1.4), 1.4) == []
+    assert tt.on_event(tr(P, "And then.", 1.4), 1.4) == [Eager(True, soon=True)]
     tt.on_event(SpeechStopped(1.6), 1.7)
     assert tt.on_event(tr(INTERIM, "Mm-hmm.", 2.1), 2.1) == [Resume("filler 'Mm-hmm.'")]
     assert tt.bot_speaking and not tt.paused
     # A later "Stuffed crust, please" is a new first look, not the second of those words. It
     # stops the bot on a doubt: a backchannel garbled twice ("In it?", "In and ham.") would too.
     tt.on_event(SpeechStarted(5.0), 5.0)
-    assert tt.on_event(tr(P, "Come.", 5.4), 5.4) == []
+    assert tt.on_event(tr(P, "Come.", 5.4), 5.4) == [Eager(True, soon=True)]
     out = tt.on_event(tr(P, "Stuffed crust, please.", 5.8), 5.8)
     assert out == [Interrupt(5.0, "Stuffed crust, please.", doubtful=True), Eager(False)]
 
@@ -300,8 +300,8 @@ def test_a_final_that_repeats_its_interim_is_no_second_look():
     tt.on_bot_speaking(True, 0.0)
     tt.on_event(SpeechStarted(1.0), 1.0)
     tt.on_event(SpeechStopped(1.5), 1.6)
-    assert tt.on_event(tr(INTERIM, "Both of us.", 2.0), 2.0) == []
-    assert tt.on_event(tr(F, "Both of us.", 2.4), 2.4) == []
+    assert tt.on_event(tr(INTERIM, "Both of us.", 2.0), 2.0) == [Eager(True, soon=True)]
+    assert tt.on_event(tr(F, "Both of us.", 2.4), 2.4) == [Eager(True, soon=True)]
     assert tt.tick(3.1) == [Resume("no words")]
     assert tt.bot_speaking
 

@@ -132,6 +132,28 @@ async def test_eager_partials_come_every_250ms_of_voiced_speech_one_at_a_time():
     await stream.aclose()
 
 
+async def test_a_doubtful_partial_gets_its_second_look_sooner():
+    """Words with no interruption word wait, ducked, for a second look (``turns.py``): it
+    comes after 120 ms more of speech, counted from the first partial, then every 250 ms."""
+    tx, stream = eager_stream()
+    await feed(stream, "v" * 13)
+    await asyncio.wait_for(collect(stream, 1), 1)
+    await feed(stream, "v" * 3)
+    stream.eager(True, soon=True)  # the first look's words were no interruption word
+    await asyncio.sleep(0.01)
+    assert tx.calls == [13]
+    await feed(stream, "v" * 3)
+    await asyncio.wait_for(collect(stream, 1), 1)
+    assert tx.calls == [13, 19]
+    await feed(stream, "v" * 12)
+    await asyncio.sleep(0.01)
+    assert tx.calls == [13, 19]  # then every 250 ms again
+    await feed(stream, "v")
+    await asyncio.wait_for(collect(stream, 1), 1)
+    assert tx.calls == [13, 19, 32]
+    await stream.aclose()
+
+
 async def test_speech_that_began_over_the_bot_is_transcribed_as_such():
     """Whisper gets its backchannel prompt for it, to the final; the next turn, begun once
     the bot is quiet, gets the plain one."""

@@ -59,8 +59,9 @@ class RecognizerStream(Protocol):
         """Feed a frame; ``voiced`` is the VAD's smoothed state, or None where VAD is off."""
         ...
 
-    def eager(self, on: bool) -> None:
-        """Ask for partial transcripts during speech (used to vet barge-ins)."""
+    def eager(self, on: bool, soon: bool = False) -> None:
+        """Ask for partial transcripts during speech (used to vet barge-ins); ``soon``: the
+        next one after less speech than usual (a doubtful one wants a second look)."""
         ...
 
     def heard(self, text: str) -> None:

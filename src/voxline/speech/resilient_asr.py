@@ -106,10 +106,10 @@ class ResilientRecognition:
         if self._inner is not None:
             await self._inner.send(audio, voiced)
 
-    def eager(self, on: bool) -> None:
+    def eager(self, on: bool, soon: bool = False) -> None:
         self._eager = on
         if self._inner is not None:
-            self._inner.eager(on)
+            self._inner.eager(on, soon)
 
     def heard(self, text: str) -> None:
         if self._inner is not None:

@@ -178,8 +178,8 @@ class RivaRecognizerStream:
         if self._pending_bytes >= self._min_bytes:
             self._wake.set()
 
-    def eager(self, on: bool) -> None:
-        """Nothing to do: Riva always streams partials."""
+    def eager(self, on: bool, soon: bool = False) -> None:
+        """Nothing to do: Riva always streams partials (every ~120 ms)."""
 
     def heard(self, text: str) -> None:
         """Nothing to do: Riva's speech contexts are fixed when its stream opens."""
