@@ -428,10 +428,13 @@ class TurnTaker:
             if not (sure or self._confirms(tr)):
                 self._unconfirmed = tr  # a second look at more of the speech decides
                 return [Eager(True, soon=True)]
+            # An utterance that began as words with no interruption word stays in doubt: a
+            # Kokoro "Mm-hmm." was "In it?", then "No." on its second look.
+            doubtful = not sure or self._unconfirmed is not None
             self._unconfirmed = None
             self.paused = False
             self.bot_speaking, self.pending, self.speculative = False, None, False
-            out: list[Decision] = [Interrupt(onset, tr.text, doubtful=not sure), Eager(False)]
+            out: list[Decision] = [Interrupt(onset, tr.text, doubtful=doubtful), Eager(False)]
             return out + self._transcript(tr, now)
         if self.is_noise(tr.text):
             return []

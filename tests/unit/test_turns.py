@@ -286,6 +286,17 @@ def test_words_with_no_interruption_word_wait_for_a_second_look():
     assert out == [Interrupt(5.0, "Stuffed crust, please.", doubtful=True), Eager(False)]
 
 
+def test_an_interruption_word_on_the_second_look_leaves_the_stop_in_doubt():
+    """A Kokoro "Mm-hmm." was "In it?" on its first look and "No." on its second: it stops
+    the bot, but if its words then mean nothing to the agent, the bot goes on."""
+    tt = turn_taker(overlap="duck")
+    tt.on_bot_speaking(True, 0.0)
+    tt.on_event(SpeechStarted(1.0), 1.0)
+    assert tt.on_event(tr(P, "In it?", 1.3), 1.3) == [Eager(True, soon=True)]
+    out = tt.on_event(tr(P, "No.", 1.45), 1.45)
+    assert out == [Interrupt(1.0, "No.", doubtful=True), Eager(False)]
+
+
 def test_words_that_go_on_from_a_filler_interrupt_on_the_first_look():
     tt = turn_taker(overlap="duck")
     tt.on_bot_speaking(True, 0.0)
