@@ -9,12 +9,14 @@ of its speech, so the judge can tell when the bot answered, cut in, or stopped.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from voxline.testbench.far_end import TICK_S, FarEnd, Timeline
 from voxline.testbench.scenario import Rule, Scenario, Step
 from voxline.testbench.voices import Rendered, spoken_text
+from voxline.testbench.wants import answer_from_order
 from voxline.testbench.words import normalize, phrase_at, phrase_in
 
 log = logging.getLogger("voxline.testbench")
@@ -163,11 +165,12 @@ class CallerScript:
                 break
             await self._turn_over(far, since)
             heard = await self.hear(far.timeline.bot_audio(since, far.tick))
-            line, rule = answer_for(step, normalize(heard))
+            line, rule = answer_for(step, normalize(heard), calllog.scenario.expect.order)
             if not line:
                 break
             entry = StepLog(i, "say", text=line, voice=voice, heard_before=heard)
-            entry.rule = ", ".join(rule.when) if rule else "otherwise"
+            entry.rule = ", ".join(rule.when) if rule else step.otherwise and "otherwise"
+            entry.rule = entry.rule or "the wanted order"
             await self._say(far, entry, self.render(voice, line))
             calllog.steps.append(entry)
             since = entry.end or far.tick
@@ -216,13 +219,18 @@ class CallerScript:
         return False
 
 
-def answer_for(step: Step, said: list[str]) -> tuple[str, Rule | None]:
+def answer_for(
+    step: Step, said: list[str], order: Mapping[str, Any] | None = None
+) -> tuple[str, Rule | None]:
     """What an answer step says to the bot's reply, and by which rule; "" once it is over
-    (the reply says one of ``until``, or nothing matches and there is no ``otherwise``)."""
+    (the reply says one of ``until``, or nothing matches, there is no ``otherwise``, and the
+    reply asks nothing about the wanted ``order``: ``wants.py``)."""
     if step.until and any(phrase_in(p, said) for p in step.until):
         return "", None
     rule = rule_for(step.rules, said)
-    return (rule.say if rule else step.otherwise), rule
+    if rule is not None:
+        return rule.say, rule
+    return step.otherwise or answer_from_order(order, said), None
 
 
 def rule_for(rules: Iterable[Rule], said: list[str]) -> Rule | None:

@@ -37,6 +37,7 @@ from typing import Any
 import yaml
 
 from voxline.testbench.voices import VOICES, parse_line
+from voxline.testbench.wants import answers
 
 STEP_KINDS = ("say", "backchannel", "silence", "dtmf", "answer", "hangup")
 DEFAULT_STOP_MS = 500  # a real interruption must be heard to stop within this (issue target)
@@ -118,6 +119,7 @@ class Scenario:
                 out += [(voice, r.say) for r in s.rules]
                 if s.otherwise:
                     out.append((voice, s.otherwise))
+                out += [(voice, line) for line in answers(self.expect.order)]
         return out
 
 
