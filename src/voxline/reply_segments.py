@@ -44,14 +44,14 @@ async def reply_segments(
     splitter = SentenceSplitter()
     acted = False  # a tool ran in this reply
 
-    async def put(segs: list[str]) -> None:
+    def put(segs: list[str]) -> None:  # the queue is unbounded: nothing to wait for
         for seg in segs:
             reply.said.append(seg)
-            await segments.put(seg)
+            segments.put_nowait(seg)
 
     try:
         if text:
-            await put(splitter.push(text))
+            put(splitter.push(text))
         else:
             assert call.agent is not None, "a reply without text needs the bot's agent"
             turn = Turn(call.history, call.tools, call.context, reply.confirmed.wait)
@@ -63,14 +63,14 @@ async def reply_segments(
                         log.info("call %s: nothing understood in %r; the bot goes on",
                                  call.call_id, reply.user_text)  # fmt: skip
                         reply.timings["resumed"] = True
-                        await put(rest)
+                        put(rest)
                         break
                     if isinstance(event, TextDelta):
                         reply.timings.setdefault("agent_first", call.clock())
                         segs = splitter.push(event.text)
                         if not segs and ahead.running_dry(call.playout.ahead_s()):
                             segs = splitter.hurry()
-                        await put(segs)
+                        put(segs)
                     elif isinstance(event, ToolResult):
                         log.info("call %s: tool %s -> %s", call.call_id, event.call.name,
                                  event.error or event.result)  # fmt: skip
@@ -87,9 +87,7 @@ async def reply_segments(
         log.debug("agent failure", exc_info=True)
         call.note(BackendFailed("agent", repr(exc)))
         splitter.flush()  # drop the half sentence; the caller hears the fallback instead
-        await put(splitter.push((FALLBACK_AFTER_TOOL if acted else FALLBACK) + " "))
+        put(splitter.push((FALLBACK_AFTER_TOOL if acted else FALLBACK) + " "))
     finally:
-        for seg in splitter.flush():
-            reply.said.append(seg)
-            segments.put_nowait(seg)
+        put(splitter.flush())
         segments.put_nowait(None)

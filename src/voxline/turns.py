@@ -124,29 +124,10 @@ _HUM = re.compile(r"^(?=.*[mh])[mhnu]+(-[mhnu]+)*$")
 # Words a caller's sentence does not end on: articles, some prepositions and conjunctions,
 # hesitations. Not words that end questions and phrases ("do you have", "hold on", "a large
 # then").
-UNFINISHED = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "with",
-        "and",
-        "or",
-        "but",
-        "for",
-        "of",
-        "to",
-        "my",
-        "your",
-        "our",
-        "um",
-        "uh",
-        "er",
-        "erm",
-        "because",
-        "plus",
-    ]
-)
+UNFINISHED = frozenset([
+    "a", "an", "the", "with", "and", "or", "but", "for", "of", "to", "my", "your", "our", "um",
+    "uh", "er", "erm", "because", "plus",
+])  # fmt: skip
 
 
 def unfinished(text: str) -> bool:

@@ -169,8 +169,8 @@ class CallerScript:
             if not line:
                 break
             entry = StepLog(i, "say", text=line, voice=voice, heard_before=heard)
-            entry.rule = ", ".join(rule.when) if rule else step.otherwise and "otherwise"
-            entry.rule = entry.rule or "the wanted order"
+            fallback = "otherwise" if step.otherwise else "the wanted order"
+            entry.rule = ", ".join(rule.when) if rule else fallback
             await self._say(far, entry, self.render(voice, line))
             calllog.steps.append(entry)
             since = entry.end or far.tick
