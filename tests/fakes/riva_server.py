@@ -19,6 +19,9 @@ Every result carries ``audio_processed`` (seconds of audio this stream has proce
 of utterance N (N counts finals across the whole server, so a stream that died mid-utterance is
 retried with the same text) is ``transcripts[N]`` (the last one repeats) or ``transcripts(N)``.
 ``"interim text|final text"`` makes the first-pass result differ from the final (a retrigger).
+``hear=f`` (``f(pcm, rate) -> text``, blocking; run in a thread) takes every result's text from
+the utterance's own audio instead, so callers' real voices are recognized (``bench/riva_stack.py``
+serves the embedded whisper so); the stream waits for it, as behind a busy server.
 
 Failures: ``server.fail(after_bytes=K | after_seconds=S, code=UNAVAILABLE, streams=1)`` makes the
 next ``streams`` ASR streams abort once they have received K bytes / S seconds of audio
@@ -60,7 +63,8 @@ from riva.client.proto import riva_asr_pb2 as rasr
 from riva.client.proto import riva_audio_pb2 as raudio
 from riva.client.proto import riva_tts_pb2 as rtts
 
-from voxline.audio import pcm_to_ulaw, rms_dbfs, ulaw_to_pcm
+from tests.fakes.riva_endpointing import HEAR, Utterances
+from voxline.audio import pcm_to_ulaw, ulaw_to_pcm
 from voxline.events import AudioIn
 
 MakeRivaServer = Callable[..., Awaitable["FakeRivaServer"]]  # the make_riva_server fixture
@@ -146,97 +150,6 @@ class _TtsFailure:
     match: str
 
 
-# --- the scripted recognizer --------------------------------------------------------------------
-
-
-class _Utterances:
-    """Energy-based endpointing on the stream's own sample clock (10 ms frames)."""
-
-    def __init__(
-        self,
-        server: FakeRivaServer,
-        config: rasr.RecognitionConfig,
-        record: AsrStream | None = None,
-    ) -> None:
-        ep = config.endpointing_config
-        self.server = server
-        self.record = record
-        self.voiced_ms = 0  # speech heard on this stream, all utterances
-        self.rate = config.sample_rate_hertz or 16000
-        self.stop_ms = ep.stop_history or server.default_stop_ms
-        self.eou_ms = ep.stop_history_eou or server.default_eou_ms
-        self.frame = self.rate // 100 * 2
-        self.buf = bytearray()
-        self.processed_ms = 0
-        self.text: str | None = None  # the current utterance's text, None between utterances
-        self.speech_ms = self.silence_ms = self.since_partial = self.partials = 0
-        self.interim_sent = False
-
-    def feed(self, pcm: bytes) -> list[rasr.StreamingRecognitionResult]:
-        self.buf += pcm
-        out: list[rasr.StreamingRecognitionResult] = []
-        while len(self.buf) >= self.frame:
-            frame = bytes(self.buf[: self.frame])
-            del self.buf[: self.frame]
-            self.processed_ms += 10
-            out.extend(self._frame(rms_dbfs(frame) > self.server.threshold_dbfs))
-        return out
-
-    def flush(self) -> list[rasr.StreamingRecognitionResult]:
-        return [self._final()] if self.text is not None else []
-
-    def _frame(self, voiced: bool) -> list[rasr.StreamingRecognitionResult]:
-        if self.text is None:
-            if not voiced:
-                return []
-            own = self.record.transcripts if self.record else None
-            if own:
-                self.text = own[min(self.record.finals, len(own) - 1)]  # type: ignore[union-attr]
-            else:
-                self.text = self.server.text_for(self.server.finals)
-            self.speech_ms = self.since_partial = self.partials = 0
-            self.interim_sent = False
-        if voiced:
-            self.voiced_ms += 10
-            self.speech_ms += 10
-            self.since_partial += 10
-            self.silence_ms = 0
-            if self.since_partial >= self.server.partial_ms:
-                self.since_partial = 0
-                self.partials += 1
-                words = self.text.split("|")[-1].split()
-                prefix = " ".join(words[: max(1, min(len(words), self.speech_ms // 200))])
-                return [self._result(prefix, stability=min(0.9, 0.1 * self.partials))]
-            return []
-        self.silence_ms += 10
-        if self.eou_ms and not self.interim_sent and self.silence_ms >= self.eou_ms:
-            self.interim_sent = True
-            return [self._result(self.text.split("|")[0], stability=1.0)]
-        if self.silence_ms >= self.stop_ms:
-            return [self._final()]
-        return []
-
-    def _final(self) -> rasr.StreamingRecognitionResult:
-        result = self._result((self.text or "").split("|")[-1], is_final=True, confidence=0.9)
-        self.text = None
-        if self.record is not None and self.record.transcripts:
-            self.record.finals += 1
-        else:
-            self.server.finals += 1
-        return result
-
-    def _result(
-        self, text: str, stability: float = 0.0, is_final: bool = False, confidence: float = 0.0
-    ) -> rasr.StreamingRecognitionResult:
-        alt = rasr.SpeechRecognitionAlternative(transcript=text, confidence=confidence)
-        return rasr.StreamingRecognitionResult(
-            alternatives=[alt],
-            is_final=is_final,
-            stability=stability,
-            audio_processed=self.processed_ms / 1000,
-        )
-
-
 # --- the server ---------------------------------------------------------------------------------
 
 
@@ -257,8 +170,10 @@ class FakeRivaServer:
         tts_first_chunk_delay_s: float = 0.0,
         record_audio: bool = True,
         tls: tuple[bytes, bytes] | None = None,
+        hear: Callable[[bytes, int], str] | None = None,
     ) -> None:
         self.transcripts = transcripts
+        self.hear = hear
         self.tts_protocol = tts_protocol
         self.tts_chunks = tts_chunks
         self.tts_chunk_delay_s = tts_chunk_delay_s
@@ -355,12 +270,12 @@ class FakeRivaServer:
         record = AsrStream(metadata=_metadata(context))
         self.asr_streams.append(record)
         failure = self._failures.pop(0) if self._failures else None
-        utterances: _Utterances | None = None
+        utterances: Utterances | None = None
         with _finishes(record):
             async for request in requests:
                 if request.HasField("streaming_config"):
                     record.config = request.streaming_config
-                    utterances = _Utterances(self, record.config.config, record)
+                    utterances = Utterances(self, record.config.config, record)
                     limit = None if failure is None else self._limit(failure, record)
                     if limit == 0:
                         await self._abort(context, record, failure, requests)
@@ -378,6 +293,7 @@ class FakeRivaServer:
                     record.audio += data
                 pcm = ulaw_to_pcm(data) if record.mulaw else data
                 for result in utterances.feed(pcm):
+                    await self._heard(result, utterances)
                     if result.is_final and self.final_delay_s:
                         await asyncio.sleep(self.final_delay_s)
                     if self.record_audio:
@@ -391,8 +307,15 @@ class FakeRivaServer:
                     await self._abort(context, record, failure, requests)
                     return
             for result in utterances.flush() if utterances else []:
+                await self._heard(result, utterances)
                 record.results.append(result)
                 yield rasr.StreamingRecognizeResponse(results=[result])
+
+    async def _heard(self, result: rasr.StreamingRecognitionResult, utt: Utterances) -> None:
+        """Fill in a result's text from its audio (``hear``)."""
+        alt = result.alternatives[0]
+        if self.hear is not None and alt.transcript == HEAR:
+            alt.transcript = await asyncio.to_thread(self.hear, utt.to_hear.pop(0), utt.rate)
 
     @staticmethod
     def _limit(failure: _Failure, record: AsrStream) -> int | None:

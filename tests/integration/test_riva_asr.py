@@ -145,6 +145,31 @@ async def test_utterances_get_their_own_texts(riva_server: FakeRivaServer) -> No
     assert [t.text for t in got if t.kind is TranscriptKind.FINAL] == ["utterance 0", "utterance 1"]
 
 
+async def test_the_server_can_hear_the_audio_itself() -> None:
+    """``hear``: each result's words come from its utterance's audio so far (the Riva-stack
+    bench serves whisper so); here, its length."""
+    heard: list[int] = []
+
+    def hear(pcm: bytes, rate: int) -> str:
+        heard.append(len(pcm))
+        return f"{len(pcm) / (2 * rate):.2f} seconds"
+
+    async with FakeRivaServer(hear=hear, partial_ms=250, default_eou_ms=240) as server:
+        asr = recognizer(server)
+        audio = frames(utterance(8000, talk=1.0) + utterance(8000, talk=0.5), 8000, "mulaw")
+        async with asr.open(TWILIO, RecognizerHints()) as stream:
+            await feed(stream, audio)
+            got = await finals(stream, 2)
+        await asr.aclose()
+    texts = [(t.kind, t.text) for t in got]
+    partials = [text for kind, text in texts if kind is TranscriptKind.PARTIAL]
+    assert partials[:2] == ["0.45 seconds", "0.70 seconds"]  # 200 ms lead-in, then speech
+    finals_ = [text for kind, text in texts if kind is not TranscriptKind.PARTIAL]
+    # interim after 240 ms of silence, final after 800: the lead-in, the speech, the silence
+    assert finals_ == ["1.44 seconds", "2.00 seconds", "0.94 seconds", "1.50 seconds"]
+    assert len(heard) == len(got)
+
+
 @pytest.mark.parametrize(
     "code", [grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.OK]
 )
