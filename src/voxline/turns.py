@@ -253,9 +253,12 @@ class TurnTaker:
 
     @property
     def wants_onsets(self) -> bool:
-        """Whether a speech onset would change anything now: over the bot, during a pause, or
-        over an early reply."""
-        return self.bot_speaking or self.paused or (self.pending is not None and self.speculative)
+        """Whether a speech onset would change anything now: over the bot, during a pause, over
+        an early reply, or while an unfinished sentence waits for its rest (the wait is counted
+        from the caller's latest stop: on the Riva stack, whose VAD runs only when wanted, the
+        held "a large pizza with..." was answered in the middle of its rest)."""
+        speculative = self.pending is not None and self.speculative
+        return self.bot_speaking or self.paused or speculative or self.held is not None
 
     @property
     def pausable(self) -> bool:

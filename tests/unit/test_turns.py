@@ -336,6 +336,24 @@ def test_an_unfinished_sentence_waits_for_its_rest_and_joins_it():
     ]
 
 
+def test_an_unfinished_sentence_wants_the_onset_of_its_rest():
+    """A recognizer that endpoints by itself has the VAD run only where onsets are wanted: the
+    rest's onset must reach the turn taker, or the held half is answered while it is said."""
+    tt = turn_taker(mode="interim", unfinished_wait_s=1.2)
+    assert not tt.wants_onsets
+    assert tt.on_event(tr(F, "I'll have a large pizza with...", 2.0), 2.0) == []
+    assert tt.wants_onsets
+    tt.on_event(SpeechStarted(2.3), 2.3)
+    assert tt.tick(3.5) == []  # 1.5 s after the hold, the caller still talking
+    tt.on_event(SpeechStopped(4.0), 4.05)
+    assert tt.tick(4.3) == []
+    whole = "I'll have a large pizza with... ham and pineapple, thin crust."
+    assert tt.on_event(tr(F, "ham and pineapple, thin crust.", 4.8), 4.8) == [
+        Respond(whole, speech_end=4.5)
+    ]
+    assert not tt.wants_onsets
+
+
 def test_an_unfinished_sentence_waits_through_a_pause_inside_its_rest():
     """The rest may pause at a comma ("ham and pineapple, thin crust"): the wait counts from
     the caller's latest stop, so the held half is not answered alone in that pause."""
