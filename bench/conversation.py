@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -26,15 +27,18 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 
 
-def run_suite(bot: str, concurrency: int, only: list[str], out: Path) -> dict:
-    cmd = [sys.executable, "-m", "voxline", "test", str(ROOT / "bots" / bot), "--json", str(out)]
+def run_suite(
+    bot_dir: Path, concurrency: int, only: list[str], out: Path, env: dict[str, str] | None = None
+) -> dict:
+    """``voxline test`` on the bot folder; ``env``: for the server it starts (its backends)."""
+    cmd = [sys.executable, "-m", "voxline", "test", str(bot_dir), "--json", str(out)]
     cmd += ["--concurrency", str(concurrency)]
     for o in only:
         cmd += ["--only", o]
     started = time.monotonic()
-    done = subprocess.run(cmd, cwd=ROOT, check=False)
+    done = subprocess.run(cmd, cwd=ROOT, check=False, env={**os.environ, **(env or {})})
     if not out.is_file():
-        raise SystemExit(f"voxline test {bot} wrote no results (exit {done.returncode})")
+        raise SystemExit(f"voxline test {bot_dir} wrote no results (exit {done.returncode})")
     doc = json.loads(out.read_text(encoding="utf-8"))
     doc["wall_s"] = round(time.monotonic() - started)
     return doc
@@ -73,7 +77,7 @@ def main() -> None:
     docs = {}
     for bot in args.bots.split(","):
         out = RESULTS / f"conversation-{bot}-{stamp}.json"
-        docs[bot] = run_suite(bot, args.concurrency, args.only, out)
+        docs[bot] = run_suite(ROOT / "bots" / bot, args.concurrency, args.only, out)
     first = next(iter(docs.values()))
     machine = first["machine"]
     print(
