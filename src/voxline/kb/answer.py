@@ -123,16 +123,36 @@ def _speakable(sentence: str) -> bool:
 _LEANS_BACK = re.compile(r"^(it|its|it's|they|their|this|these|that|he|she|his|her)\b", re.I)
 
 
+_IT = re.compile(r"^(it's|its|it)\b", re.I)
+_NAMED = re.compile(r"^The [A-Z][\w-]*(?: [A-Z][\w-]*)*(?= [a-z])")  # "The Heron is ..."
+
+
 def _units(text: str) -> list[str]:
-    """Speakable sentences; one that starts with a pronoun keeps the sentence before it, so
-    "Its range is 70 km" is scored (and spoken) together with the bike it is about."""
+    """Speakable sentences. One that starts with "it" after a sentence about a named thing
+    says its name instead ("Its range is 70 km" -> "The Heron's range is 70 km"): asked what
+    the Heron costs, the caller hears the price first, not the description it followed.
+    Another that starts with a pronoun keeps the sentence before it, so it is scored (and
+    spoken) together with what it is about."""
     units: list[str] = []
-    prev = ""
+    prev = subject = ""
     for s in split_sentences(text):
-        if _speakable(s):
-            units.append(f"{prev} {s}" if prev and _LEANS_BACK.match(s) else s)
-        prev = s if _speakable(s) else ""
+        if (named := _NAMED.match(s)) is not None:
+            subject = named.group(0)
+        elif not _IT.match(s):
+            subject = ""
+        if not _speakable(s):
+            prev = ""
+            continue
+        alone = _named(s, it, subject) if subject and (it := _IT.match(s)) else s
+        units.append(f"{prev} {s}" if alone is s and prev and _LEANS_BACK.match(s) else alone)
+        prev = alone
     return units
+
+
+def _named(sentence: str, it: re.Match[str], subject: str) -> str:
+    """``sentence`` with its leading "it" / "its" / "it's" said as ``subject``."""
+    word, rest = it.group(1).lower(), sentence[it.end() :]
+    return subject + {"its": "'s", "it's": " is"}.get(word, "") + rest
 
 
 def _day_fit(question: str, units: list[str]) -> np.ndarray:
