@@ -146,6 +146,11 @@ _SUBORDINATE = frozenset(
 )
 
 
+# Of those, the ones no question begins with: whisper wrote a lone "If I don't like the
+# bike?" (the Riva-stack bench), and the bot answered half the sentence.
+_CONDITIONS = _SUBORDINATE - {"when", "since", "before", "after"}
+
+
 def whole_sentence(text: str) -> bool:
     """Whether a transcript reads as a finished sentence. Whisper writes a trailing-off
     "with..." and a clause's "bike," as they sound; Riva's final punctuation does the same."""
@@ -155,7 +160,8 @@ def whole_sentence(text: str) -> bool:
     words = normalize(stripped).split()
     if not words or stripped[-1] not in ".?!" or words[-1] in _OPEN_ENDS:
         return False
-    return stripped[-1] == "?" or words[0] not in _SUBORDINATE or "," in stripped
+    asks = stripped[-1] == "?" and words[0] not in _CONDITIONS  # "When do you close?"
+    return asks or words[0] not in _SUBORDINATE or "," in stripped
 
 
 def normalize(text: str) -> str:

@@ -473,9 +473,10 @@ def test_whole_sentence_reads_the_transcript_shape():
     assert whole_sentence("Yes.") and whole_sentence("What toppings do you have?")
     assert whole_sentence("No, that's all!")
     assert whole_sentence("If I don't like it, can I return it?")
-    assert whole_sentence("When do you close?")
+    assert whole_sentence("When do you close?") and whole_sentence("Since when?")
     for text in ("", "with...", "bike,", "Can I.", "a large pizza with.", "thin crust",
-                 "If I don't like the bike."):  # fmt: skip
+                 "If I don't like the bike.", "If I don't like the bike?",
+                 "Unless it rains?"):  # fmt: skip
         assert not whole_sentence(text), text
 
 
