@@ -130,16 +130,6 @@ UNFINISHED = frozenset([
 ])  # fmt: skip
 
 
-def unfinished(text: str) -> bool:
-    words = normalize(text).split()
-    return bool(words) and words[-1] in UNFINISHED
-
-
-# Words a sentence seldom ends on, though a final may ("can I", "if I"): an early reply is not
-# released on them.
-_OPEN_ENDS = UNFINISHED | {"i", "can", "could", "would", "if", "is", "are", "at", "in", "on"}
-
-
 # Words a clause waiting for its sentence begins with ("If I don't like the bike.").
 _SUBORDINATE = frozenset(
     "if when unless because although though while whereas since before after once".split()  # noqa: SIM905
@@ -149,6 +139,20 @@ _SUBORDINATE = frozenset(
 # Of those, the ones no question begins with: whisper wrote a lone "If I don't like the
 # bike?" (the Riva-stack bench), and the bot answered half the sentence.
 _CONDITIONS = _SUBORDINATE - {"when", "since", "before", "after"}
+
+
+def unfinished(text: str) -> bool:
+    """Ends on a word no sentence ends on, or is a lone condition ("If I don't like the
+    bike?": its question comes after the comma's pause, which a final may fall into)."""
+    words = normalize(text).split()
+    clauses = [c for c in re.split(r"[,.?!;]", text) if c.strip()]
+    lone_condition = bool(words) and words[0] in _CONDITIONS and len(clauses) == 1
+    return bool(words) and (words[-1] in UNFINISHED or lone_condition)
+
+
+# Words a sentence seldom ends on, though a final may ("can I", "if I"): an early reply is not
+# released on them.
+_OPEN_ENDS = UNFINISHED | {"i", "can", "could", "would", "if", "is", "are", "at", "in", "on"}
 
 
 def whole_sentence(text: str) -> bool:

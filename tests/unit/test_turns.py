@@ -16,6 +16,7 @@ from voxline.turns import (
     Respond,
     Resume,
     TurnTaker,
+    unfinished,
     whole_sentence,
 )
 
@@ -323,6 +324,21 @@ def test_an_interruption_word_stops_the_bot_on_the_first_look():
         tt.on_bot_speaking(True, 0.0)
         tt.on_event(SpeechStarted(1.0), 1.0)
         assert tt.on_event(tr(P, text, 1.3), 1.3) == [Interrupt(1.0, text), Eager(False)], text
+
+
+def test_a_lone_condition_waits_for_its_question():
+    """The Riva-stack bench: "If I don't like the bike?" came as a final in the comma's pause
+    of "If I don't like the bike, how many days do I have to return it?"."""
+    tt = turn_taker(unfinished_wait_s=1.2)
+    assert tt.on_event(tr(F, "If I don't like the bike?", 2.0), 2.0) == []
+    tt.on_event(SpeechStarted(2.1), 2.1)
+    tt.on_event(SpeechStopped(3.4), 3.45)
+    assert tt.on_event(tr(F, "How many days do I have to return it?", 4.2), 4.2) == [
+        Respond("If I don't like the bike? How many days do I have to return it?", speech_end=3.9)
+    ]
+    for text in ("If I don't like it, can I return it?", "When do you close?", "Is it free?"):
+        assert not unfinished(text), text
+    assert unfinished("Unless it rains.") and unfinished("if the bike is too big")
 
 
 def test_an_unfinished_sentence_waits_for_its_rest_and_joins_it():
