@@ -136,8 +136,8 @@ _SUBORDINATE = frozenset(
 )
 
 
-# Of those, the ones no question begins with: whisper wrote a lone "If I don't like the
-# bike?" (the Riva-stack bench), and the bot answered half the sentence.
+# Of those, the ones no question begins with ("When do you close?" is whole): whisper wrote a
+# lone "If I don't like the bike?" (the Riva-stack bench), and the bot answered half of it.
 _CONDITIONS = _SUBORDINATE - {"when", "since", "before", "after"}
 
 
@@ -145,9 +145,10 @@ def unfinished(text: str) -> bool:
     """Ends on a word no sentence ends on, or is a lone condition ("If I don't like the
     bike?": its question comes after the comma's pause, which a final may fall into)."""
     words = normalize(text).split()
+    if not words:
+        return False
     clauses = [c for c in re.split(r"[,.?!;]", text) if c.strip()]
-    lone_condition = bool(words) and words[0] in _CONDITIONS and len(clauses) == 1
-    return bool(words) and (words[-1] in UNFINISHED or lone_condition)
+    return words[-1] in UNFINISHED or (words[0] in _CONDITIONS and len(clauses) == 1)
 
 
 # Words a sentence seldom ends on, though a final may ("can I", "if I"): an early reply is not
@@ -159,13 +160,12 @@ def whole_sentence(text: str) -> bool:
     """Whether a transcript reads as a finished sentence. Whisper writes a trailing-off
     "with..." and a clause's "bike," as they sound; Riva's final punctuation does the same."""
     stripped = text.rstrip()
-    if not stripped or stripped.endswith(("...", ",", "-", ":")):
+    if not stripped or stripped.endswith(("...", ",", "-", ":")) or unfinished(stripped):
         return False
     words = normalize(stripped).split()
     if not words or stripped[-1] not in ".?!" or words[-1] in _OPEN_ENDS:
         return False
-    asks = stripped[-1] == "?" and words[0] not in _CONDITIONS  # "When do you close?"
-    return asks or words[0] not in _SUBORDINATE or "," in stripped
+    return stripped[-1] == "?" or words[0] not in _SUBORDINATE or "," in stripped
 
 
 def normalize(text: str) -> str:

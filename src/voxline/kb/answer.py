@@ -136,14 +136,15 @@ def _units(text: str) -> list[str]:
     units: list[str] = []
     prev = subject = ""
     for s in split_sentences(text):
+        it = _IT.match(s)
         if (named := _NAMED.match(s)) is not None:
             subject = named.group(0)
-        elif not _IT.match(s):
+        elif it is None:
             subject = ""
         if not _speakable(s):
             prev = ""
             continue
-        alone = _named(s, it, subject) if subject and (it := _IT.match(s)) else s
+        alone = _named(s, it, subject) if subject and it else s
         units.append(f"{prev} {s}" if alone is s and prev and _LEANS_BACK.match(s) else alone)
         prev = alone
     return units
