@@ -13,78 +13,32 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from voxline.agents.acts import (
+    BYE,
+    CANCEL,
+    CHANGE,
+    DONE,
+    MENU,
+    NEW_ITEM,
+    NO,
+    NONE,
+    PRICE,
+    READBACK,
+    REPEAT,
+    RESTART,
+    YES,
+    phrases,
+)
 from voxline.agents.order import Order
 from voxline.agents.phonetic import Proposal, propose
 from voxline.agents.slots import FormSchema, Lexicon, Mention, Target, clean
 from voxline.agents.spoken_digits import digits_in
 from voxline.function_words import FUNCTION_WORDS
 
-
-def _rx(*alternatives: str) -> re.Pattern[str]:
-    return re.compile(r"\b(" + "|".join(alternatives) + r")\b")
-
-
-YES = _rx(
-    "yes", "yeah", "yep", "yup", "ya", "sure", "correct", "right", "exactly", "please do",
-    "go ahead", "sounds good", "perfect", "ok", "okay", "absolutely", "definitely", "of course",
-    "do it", "place it", "that's it", "that is it", "affirmative", "great", "fine",
-)  # fmt: skip
-NO = _rx(
-    "no", "nope", "nah", "not really", "wrong", "incorrect", "not right", "that's not",
-    "don't", "do not", "not quite",
-)  # fmt: skip
-CANCEL = _rx(
-    r"cancel(l?ed)?(?! that)", r"can'?t (sell|solve) my order",
-    r"cancel (my|the|this) (order|pizza)s?", "cancel it",
-    r"(don't|do not) want (it|the order|the pizzas?|anything) any ?more", "forget the order",
-    "call off",
-)  # fmt: skip
-RESTART = _rx("start over", "start again", "scratch that", "from the beginning", "cancel that")
-READBACK = _rx(
-    r"read (it|that|this|my order|the order|everything|them)? ?back", r"read (me )?(my|the) order",
-    r"repeat (my|the) order", r"what('s| is| was) (in )?(my|the) order", "what did i order",
-    r"what (do|have) i (have|got|ordered)", r"what i (have|ordered)",
-    r"go (over|through) (my|the) order", r"(my|the) order so far", "what have i got",
-    r"recap", r"check (my|the) order",
-)  # fmt: skip
-REPEAT = _rx(
-    "sorry", "pardon", "say that again", "say it again", "repeat that", "repeat it",
-    "repeat yourself", "what was that", "come again", "what did you say",
-    r"didn't (catch|hear|get)",
-    r"^(what|what is it|what was it|what's that|what is that)$",  # a bare "what?" names nothing
-    "one more time", "again please", "excuse me", "huh",
-)  # fmt: skip
-DONE = _rx(
-    "that's all", "that is all", "that's it", "that is it", "nothing else", "no thanks",
-    "no thank you", "i'm good", "i'm done", "that'll be all", "that will be all", "all good",
-    "that's everything", "nothing more", "i'm all set", "all set", "we're good",
-)  # fmt: skip
-BYE = _rx("bye", "goodbye", "good bye", "bye bye", "hang up", "see you", "have a good (day|night)")
-MENU = _rx(
-    "what", "which", "options", "menu", "choices", "do you have", "do you do", "kinds", "list",
-    "do you make", "do you offer", "available", "are there", "you got",
-)  # fmt: skip
-PRICE = _rx("how much", "price", "prices", "cost", "costs", "total", "charge")
-NEW_ITEM = _rx(
-    "another", "one more", "also", "second pizza", "add a", "and a", "as well", "plus a",
-    "extra pizza",
-)  # fmt: skip
-CHANGE = _rx("make it", "make that", "change", "switch", "swap", "instead", "actually", "rather")
-NONE = _rx(
-    "no toppings",
-    "no topping",
-    "none",
-    "nothing",
-    "plain",
-    "just cheese",
-    "just the cheese",
-    "no extras",
-)
-
 _COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "too": 2, "three": 3, "four": 4, "five": 5}
 _COUNTS["another"] = 1
 _EXPLICIT = {"one", "two", "too", "three", "four", "five", "another"}
-_NEGATORS = _rx(
+_NEGATORS = phrases(
     "no", "without", "not", "hold", "minus", "remove", "take off", "skip", "except", "instead of",
     "rid of", "leave off", "drop", "no more", "don't", "dont", "lose", "remove the",
 )  # fmt: skip
