@@ -4,11 +4,12 @@ Backchannels ("Mm-hmm.", "Yeah, right.") and interruptions ("Wait.", "Stuffed cr
 please.") are rendered as the conversation bench's callers say them (telephone band, 8 kHz);
 partials are transcribed by the server's whisper engine with the prompt a call uses over the
 bot, at the voiced times the utterance stream asks for them (``EAGER_EVERY_S``, and
-``EAGER_SOON_S`` after a doubtful one, or every 250 ms for comparison), and fed to a
-``TurnTaker`` with the pizza bot's settings; the utterance's final follows 800 ms after its
-end. Printed per schedule: backchannels that stop the bot, and how much of an interruption's
-speech is heard before it stops the bot (p50 / p95, transcription time not included: that
-depends on the machine's load, which the conversation bench measures).
+``EAGER_SOON_S`` after a doubtful one), and fed to a ``TurnTaker`` with the pizza bot's
+settings; the utterance's final follows 800 ms after its end. Printed with and without the
+form agent judging whether doubtful words mean anything (as the server's turn taker asks it):
+backchannels that stop the bot, and how much of an interruption's speech is heard before it
+stops the bot (p50 / p95, transcription time not included: that depends on the machine's
+load, which the conversation bench measures).
 
     python bench/overlap_looks.py [--json FILE]
 """
@@ -24,8 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from voxline.agents.form import FormAgent  # noqa: E402
 from voxline.bot import load_bot  # noqa: E402
 from voxline.events import SpeechStarted, SpeechStopped, Transcript, TranscriptKind  # noqa: E402
+from voxline.history import History  # noqa: E402
 from voxline.speech.base import RecognizerHints  # noqa: E402
 from voxline.speech.utterances import EAGER_EVERY_S, EAGER_SOON_S  # noqa: E402
 from voxline.speech.whisper import WhisperEngine, utterance_prompt  # noqa: E402
@@ -43,25 +46,19 @@ INTERRUPTIONS = [
 ]  # fmt: skip
 PREROLL_S = 0.3  # of the line before its speech, as the stream's pre-roll keeps
 FINAL_AFTER_S = 0.8
-# voiced seconds to the next partial, given whether the turn taker wants a second look soon
-Schedule = Callable[[bool], float]
-SCHEDULES: dict[str, Schedule] = {
-    f"every {EAGER_EVERY_S * 1000:.0f} ms": lambda soon: EAGER_EVERY_S,
-    f"second look after {EAGER_SOON_S * 1000:.0f} ms (the server's)": (
-        lambda soon: EAGER_SOON_S if soon else EAGER_EVERY_S
-    ),
-}
+# The bot was answering "What toppings do you have?" and the caller heard this much of it.
+ASKED, HEARD = "What toppings do you have?", "For toppings, we have cheese, pepperoni,"
 
 
 def decide(engine: WhisperEngine, prompt: str, pcm: bytes, start: float, end: float,
-           schedule: Schedule, taker: TurnTaker) -> tuple[float | None, list[str]]:  # fmt: skip
+           taker: TurnTaker) -> tuple[float | None, list[str]]:  # fmt: skip
     """Seconds of speech before the bot is stopped (None: it talks on), and the looks."""
     at = lambda t: 2 * round(8000 * t)  # noqa: E731
     begin = max(0.0, start - PREROLL_S)
     taker.on_bot_speaking(True, 0.0)
     taker.on_event(SpeechStarted(start), start)
     t, looks, soon = start, [], False
-    while (t := t + schedule(soon)) < end:
+    while (t := t + (EAGER_SOON_S if soon else EAGER_EVERY_S)) < end:
         text = engine.transcribe(pcm[at(begin) : at(t)], 8000, prompt)
         looks.append(text)
         out = taker.on_event(Transcript(TranscriptKind.PARTIAL, text, t), t) if text else []
@@ -92,15 +89,25 @@ def main() -> None:
     )
     engine = WhisperEngine(workers=1)
     renderer = VoiceRenderer(ROOT / "var" / "cache" / "voices")
+    agent = FormAgent(bot)
+    history = History(bot.prompt)
+    history.assistant(bot.greeting)
+    history.user(ASKED)
+    history.assistant(HEARD)
+    judges: dict[str, Callable[[str], bool] | None] = {
+        "any words": None,
+        "words the agent understands (the server's)": lambda t: agent.understands(history, t),
+    }
     out: dict[str, dict] = {}
-    for name, schedule in SCHEDULES.items():
+    for name, means in judges.items():
         rows = []
         for kind, lines in (("backchannel", BACKCHANNELS), ("interruption", INTERRUPTIONS)):
             for voice in VOICES:
                 for line in lines:
                     r = renderer.render(voice, line)
+                    taker = TurnTaker(bot.turns, means=means)
                     stop, looks = decide(engine, prompt, r.pcm, r.speech_start, r.speech_end,
-                                         schedule, TurnTaker(bot.turns))  # fmt: skip
+                                         taker)  # fmt: skip
                     rows.append({"kind": kind, "voice": voice, "line": line, "stop_s": stop,
                                  "looks": looks})  # fmt: skip
         bcs = [r for r in rows if r["kind"] == "backchannel"]

@@ -12,6 +12,7 @@ prepared at 240 ms, heard once the turn reads as complete) and in ``final`` mode
 scenarios, voices and machine. TTS is the embedded voice in both runs.
 
     python bench/riva_stack.py [--bot pizza] [--only SUBSTR] [--concurrency 2] [--tag T]
+        [--modes interim,final]
 """
 
 from __future__ import annotations
@@ -85,14 +86,15 @@ def main() -> None:
     ap.add_argument("--only", action="append", default=[])
     ap.add_argument("--concurrency", type=int, default=2)
     ap.add_argument("--tag", default="")
+    ap.add_argument("--modes", default="", help="comma-separated (default: the bot's, final)")
     args = ap.parse_args()
     bot_dir = ROOT / "bots" / args.bot
-    own = load_bot(bot_dir).turns.mode
+    modes = args.modes.split(",") if args.modes else [load_bot(bot_dir).turns.mode, "final"]
     stamp = time.strftime("%Y%m%d-%H%M") + (f"-{args.tag}" if args.tag else "")
     docs = {}
     with RivaThread(bot_dir) as target, tempfile.TemporaryDirectory() as tmp:
         env = {"VOXLINE_ASR": "riva", "VOXLINE_RIVA_SERVER": target, "VOXLINE_TTS": "embedded"}
-        for mode in dict.fromkeys([own, "final"]):
+        for mode in dict.fromkeys(modes):
             out = RESULTS / f"riva-{args.bot}-{mode}-{stamp}.json"
             folder = in_mode(bot_dir, mode, Path(tmp))
             docs[f"{args.bot}, Riva, {mode}"] = run_suite(

@@ -59,9 +59,10 @@ class TurnSettings:
     # sentence after a filler (a stutter on every "mm-hmm", the conversation bench showed).
     overlap: str = "duck"
     duck_db: float = -12.0
-    # Ducked speech this long is an interruption even before its words are known: a
-    # backchannel is shorter (a slow flite "mm-hmm" lasts 1.0-1.3 s: at 900 ms it was
-    # stopped), and words, when whisper has them, decide sooner.
+    # Ducked speech this long (since its latest filler look) is an interruption even before
+    # its words are known or mean something to the agent: a backchannel is shorter (a slow
+    # flite "mm-hmm" lasts 1.0-1.3 s: at 900 ms it was stopped), and words, when whisper has
+    # them, decide sooner.
     interrupt_after_ms: int = 1200
     # Pause on a frame loud above the line's noise, before the VAD confirms speech (~120 ms
     # sooner); a sound the VAD then calls noise resumes the bot (the cut sentence repeated).

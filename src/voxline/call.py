@@ -85,7 +85,9 @@ class Call:
         self.agent = services.agent_factory() if services.agent_factory else None
         self.tools = ToolBox(list(self.bot.tools))
         self.context = ToolContext(call_id, services.records, self.bot.data)
-        self.turns = TurnTaker(self.bot.turns, clock())
+        understands = getattr(self.agent, "understands", None)
+        means = (lambda text: understands(self.history, text)) if understands else None
+        self.turns = TurnTaker(self.bot.turns, clock(), means)
         self.observers = list(observers)
         self.observers += [o for make in services.observers if (o := make(self)) is not None]
         self.hearers = [o for o in self.observers if getattr(o, "hears_audio", False)]

@@ -10,10 +10,11 @@ time. The rules follow ACE's ``handle user transcript with interruption`` flow:
 - barge-in: caller speech of at least ``barge_in_min_ms`` with a transcript that is not a
   filler ("mm-hmm", "yeah") interrupts the bot: at once if it names an interruption word
   ("no", "wait", "sorry") or goes on from a filler ("Okay, I'll have a..."), else once a
-  second transcript of the caller's words is not a filler either; ducked speech that goes
-  on for ``interrupt_after_ms`` interrupts too. An onset over the bot holds it first
-  (``overlap``: ducked, or paused), released for a filler, for no words, or when the onset
-  was noise;
+  second transcript of the caller's words is not a filler either and means something to the
+  agent (when it can tell); ducked speech that goes on for ``interrupt_after_ms`` (since its
+  latest filler) interrupts too. An onset over the bot holds it first (``overlap``:
+  ducked, or paused), released for a filler, for no words, for a final that means nothing,
+  or when the onset was noise;
 - with ``release_after_ms``, an early reply held for the final is released sooner once its
   transcript looks like a whole sentence (it ends on ".", "?" or "!", not on "..." or ",",
   nor on a word no sentence ends on) and the caller has been silent that long; speech that
@@ -26,6 +27,7 @@ time. The rules follow ACE's ``handle user transcript with interruption`` flow:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from voxline.bot import TurnSettings
@@ -174,8 +176,12 @@ def normalize(text: str) -> str:
 
 
 class TurnTaker:
-    def __init__(self, settings: TurnSettings, now: float = 0.0) -> None:
+    def __init__(
+        self, settings: TurnSettings, now: float = 0.0, means: Callable[[str], bool] | None = None
+    ) -> None:
         self.s = settings
+        # Whether words said now would mean something to the agent (None: it cannot tell).
+        self.means = means
         self.speech_onset: float | None = None  # caller is speaking since
         self.last_onset: float | None = None  # onset of the latest utterance, even if over
         self.bot_speaking = False
@@ -192,6 +198,7 @@ class TurnTaker:
         self._early_words: Transcript | None = None  # words over the bot before barge_in_min_ms
         self._unconfirmed: Transcript | None = None  # words over the bot, no interruption word
         self._backchannel = ""  # the filler the caller's latest words over the bot began with
+        self._filler_at = 0.0  # when the latest look at words over the bot found a filler
         self._fillers = set(settings.filler_words)
         self._include = set(settings.include_words)
         self._interrupt = re.compile(
@@ -315,15 +322,11 @@ class TurnTaker:
         ):
             self.paused, self._unconfirmed = False, None  # noise: no words came of it
             return [Resume("no words")]
-        if (
-            self.paused
-            and self.s.overlap == "duck"
-            and self.speech_onset is not None
-            and (now - self.speech_onset) * 1000 >= self.s.interrupt_after_ms
-        ):
-            onset, self.paused = self.speech_onset, False
+        if self.paused and self.s.overlap == "duck" and self._doubted_long(now):
+            onset, words = self.speech_onset or now, self._unconfirmed
+            self.paused, self._unconfirmed = False, None
             self.bot_speaking, self.pending, self.speculative = False, None, False
-            return [Interrupt(onset, "", doubtful=True), Eager(False)]
+            return [Interrupt(onset, words.text if words else "", doubtful=True), Eager(False)]
         if self._releasable(now):
             self.released = True
             return [Release()]
@@ -408,7 +411,7 @@ class TurnTaker:
                 return []  # words over the bot are not heard: it talks to the end
             if self.is_filler(tr.text):
                 self._early_words = self._unconfirmed = None  # a filler after all
-                self._backchannel = normalize(tr.text)
+                self._backchannel, self._filler_at = normalize(tr.text), now
                 if self.paused and self.speech_onset is None:
                     self.paused = False
                     return [Resume(f"filler {tr.text!r}")]
@@ -419,8 +422,12 @@ class TurnTaker:
             self._early_words = None
             goes_on = normalize(tr.text).startswith(f"{self._backchannel} ")
             sure = self.interrupts(tr.text) or goes_on
-            if not (sure or self._confirms(tr)):
-                self._unconfirmed = tr  # a second look at more of the speech decides
+            meant = sure or self._meant(tr.text, now)
+            if not sure and not (meant and self._confirms(tr)):
+                if tr.kind is TranscriptKind.FINAL and not meant and self.paused:
+                    self.paused, self._unconfirmed = False, None
+                    return [Resume(f"nothing meant by {tr.text!r}")]
+                self._unconfirmed = tr  # another look at more of the speech decides
                 return [Eager(True, soon=True)]
             # An utterance that began as words with no interruption word stays in doubt: a
             # Kokoro "Mm-hmm." was "In it?", then "No." on its second look.
@@ -453,6 +460,21 @@ class TurnTaker:
         self.pending, self.speculative = text, True
         self.released, self._early_end = False, tr.speech_end
         return [*out, Respond(text, speculative=True, replace=replace, speech_end=tr.speech_end)]
+
+    def _meant(self, text: str, now: float) -> bool:
+        """Whether words over the bot may stop it: words that mean nothing to the agent are a
+        backchannel whisper garbled ("Both have them.", "Hey, name Hamah." for "Uh-huh",
+        "Mm-hmm") or the start of words that will ("Make it a-"): the bot stays ducked until
+        they do, the speech lasts ``interrupt_after_ms``, or their final means nothing."""
+        return self.means is None or self._doubted_long(now) or self.means(text)
+
+    def _doubted_long(self, now: float) -> bool:
+        """The caller has talked over the bot long enough to stop it with no meaning known,
+        counted from the latest look that was a filler (a slow "Mm-hmm, yeah." is one)."""
+        if self.speech_onset is None:
+            return False
+        since = max(self.speech_onset, self._filler_at)
+        return (now - since) * 1000 >= self.s.interrupt_after_ms
 
     def _confirms(self, tr: Transcript) -> bool:
         """Whether ``tr`` is a second transcript of words over the bot, of more speech than

@@ -130,17 +130,30 @@ async def test_mm_hmm_does_not_stop_the_bot_but_a_real_interruption_does(
     assert result.clears == 1  # the "yeah" ducked the bot: only the interruption cleared
 
 
-async def test_words_that_cut_the_bot_off_on_a_doubt_and_mean_nothing_let_it_go_on(
-    pizza_bot, speak, tmp_path
-):
-    """A backchannel garbled twice ("Both of us.", "Both healthy.") stops the bot; the form
-    finds nothing in it, so the bot says its cut sentence again and goes on, where it would
-    have asked "Sorry, I didn't catch that"."""
+async def test_words_over_the_bot_that_mean_nothing_never_stop_it(pizza_bot, speak, tmp_path):
+    """A backchannel garbled twice ("Both of us.", "Both healthy.") stopped the bot; they mean
+    nothing to the form, so the bot stays ducked and talks on, and their final is dropped."""
     transcripts = ["what toppings do you have", "both healthy"]
     lines = [
         line(speak, "What toppings do you have?"),
         line(speak, "both healthy", barge_after=1.0),
     ]
+    result, _, turns, _ = await run_call(pizza_bot, speak, tmp_path, transcripts, lines)
+    assert [t["text"] for t in turns if t["role"] == "user"] == transcripts[:1]
+    menu = next(t for t in turns if t["role"] == "assistant" and "toppings" in t["text"])
+    assert not menu["interrupted"] and "spinach" in menu["text"]  # heard in full
+    assert result.clears == 0
+
+
+async def test_long_words_that_cut_the_bot_off_and_mean_nothing_let_it_go_on(
+    pizza_bot, speak, tmp_path
+):
+    """Ducked speech that goes on past ``interrupt_after_ms`` stops the bot before its words
+    mean anything; when they never do, the bot says its cut sentence again and goes on, where
+    it would have asked "Sorry, I didn't catch that"."""
+    garble = "both healthy and then make sure of it all"
+    transcripts = ["what toppings do you have", garble]
+    lines = [line(speak, "What toppings do you have?"), line(speak, garble, barge_after=1.0)]
     result, _, turns, _ = await run_call(pizza_bot, speak, tmp_path, transcripts, lines)
     users = [t for t in turns if t["role"] == "user"]
     assert [t["text"] for t in users] == transcripts and users[-1]["timings"]["resumed"]

@@ -401,7 +401,16 @@ async def test_a_kind_the_menu_knows_or_nearly_knows_is_not_declined(talk, asked
 
 
 @pytest.mark.parametrize(
-    "again", ["sorry?", "say that again", "can you repeat that", "pardon", "What?", "what is it"]
+    "again",
+    [
+        "sorry?",
+        "say that again",
+        "can you repeat that",
+        "Can you repeat?",
+        "pardon",
+        "What?",
+        "what is it",
+    ],
 )
 async def test_repeat_says_the_last_reply_again(talk, again):
     first = await talk.say("a large pizza")
@@ -555,3 +564,15 @@ async def test_a_list_s_and_with_no_value_beside_it_asks_for_the_rest(talk, said
 async def test_a_whole_list_asks_for_nothing_more(talk, said):
     reply = await talk.say(said)
     assert "what else" not in reply
+
+
+async def test_words_over_the_bot_mean_something_only_when_the_dialog_can_use_them(talk):
+    """The turn taker lets words over the bot stop it only if they mean something here: the
+    bench's misheard backchannels do not, a caller's correction does."""
+    await talk.say("What toppings do you have?")
+    for garble in ("Both have them.", "Hey, name Hamah.", "And then...", "In it."):
+        assert not talk.agent.understands(talk.history, garble), garble
+    for line in ("Stuffed crust, please.", "Make it a medium.", "Can you repeat that?",
+                 "chopped crust."):  # fmt: skip
+        assert talk.agent.understands(talk.history, line), line
+    assert talk.history.user_texts() == ["What toppings do you have?"]  # nothing was added

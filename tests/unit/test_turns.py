@@ -287,6 +287,66 @@ def test_words_with_no_interruption_word_wait_for_a_second_look():
     assert out == [Interrupt(5.0, "Stuffed crust, please.", doubtful=True), Eager(False)]
 
 
+def test_words_that_mean_nothing_to_the_agent_keep_the_bot_ducked():
+    """The bench's Kokoro "Uh-huh." was "Both of course." then "Both have them.": words twice,
+    and they stopped the bot. When the agent can tell, words that mean nothing to it do not
+    stop the bot; its final meaning nothing brings it back to full volume."""
+    meant = {"Stuffed crust, please."}
+    tt = TurnTaker(replace(TurnSettings(), overlap="duck"), means=meant.__contains__)
+    tt.on_bot_speaking(True, 0.0)
+    assert tt.on_event(SpeechStarted(1.0), 1.0) == [Pause(1.0, duck=True)]
+    assert tt.on_event(tr(P, "Both of course.", 1.3), 1.3) == [Eager(True, soon=True)]
+    assert tt.on_event(tr(P, "Both have them.", 1.45), 1.45) == [Eager(True, soon=True)]
+    tt.on_event(SpeechStopped(1.6), 1.7)
+    out = tt.on_event(tr(F, "Both have them.", 2.5), 2.5)
+    assert out == [Resume("nothing meant by 'Both have them.'")]
+    assert tt.bot_speaking and not tt.paused
+    # Words that come to mean something stop it, however many looks that took.
+    tt.on_event(SpeechStarted(5.0), 5.0)
+    assert tt.on_event(tr(P, "That's stuff.", 5.4), 5.4) == [Eager(True, soon=True)]
+    assert tt.on_event(tr(P, "That's stuffed.", 5.55), 5.55) == [Eager(True, soon=True)]
+    out = tt.on_event(tr(P, "Stuffed crust, please.", 5.7), 5.7)
+    assert out == [Interrupt(5.0, "Stuffed crust, please.", doubtful=True), Eager(False)]
+
+
+def test_ducked_speech_that_means_nothing_yet_still_interrupts_when_it_goes_on():
+    tt = TurnTaker(
+        replace(TurnSettings(), overlap="duck", interrupt_after_ms=1200), means=lambda t: False
+    )
+    tt.on_bot_speaking(True, 0.0)
+    tt.on_event(SpeechStarted(1.0), 1.0)
+    assert tt.on_event(tr(P, "Make it.", 1.3), 1.3) == [Eager(True, soon=True)]
+    assert tt.on_event(tr(P, "Make it a-", 1.45), 1.45) == [Eager(True, soon=True)]
+    assert tt.tick(2.1) == []
+    assert tt.tick(2.2) == [Interrupt(1.0, "Make it a-", doubtful=True), Eager(False)]
+
+
+def test_a_long_backchannel_whose_looks_are_fillers_does_not_stop_the_bot():
+    """A slow flite "Mm-hmm, yeah." lasts over 1.2 s: every look at it was a filler, and the
+    ducked-speech rule stopped it all the same. That rule counts from the latest filler."""
+    tt = turn_taker(overlap="duck", interrupt_after_ms=1200)
+    tt.on_bot_speaking(True, 0.0)
+    tt.on_event(SpeechStarted(1.0), 1.0)
+    assert tt.on_event(tr(P, "Mm.", 1.25), 1.25) == []
+    assert tt.on_event(tr(P, "Mm-hmm.", 1.9), 1.9) == []
+    assert tt.tick(2.3) == []
+    assert tt.on_event(tr(P, "Mm-hmm. Yeah.", 2.4), 2.4) == []
+    tt.on_event(SpeechStopped(2.5), 2.6)
+    assert tt.on_event(tr(F, "Mm-hmm, yeah.", 3.3), 3.3) == [Resume("filler 'Mm-hmm, yeah.'")]
+    # Speech that goes on past a filler ("Okay, ... I'll have a-") still interrupts.
+    tt.on_event(SpeechStarted(5.0), 5.0)
+    assert tt.on_event(tr(P, "Okay.", 5.3), 5.3) == []
+    assert tt.tick(6.4) == []
+    assert tt.tick(6.5) == [Interrupt(5.0, "", doubtful=True), Eager(False)]
+
+
+def test_an_interruption_word_stops_the_bot_whatever_the_agent_makes_of_it():
+    tt = TurnTaker(replace(TurnSettings(), overlap="duck"), means=lambda t: False)
+    tt.on_bot_speaking(True, 0.0)
+    tt.on_event(SpeechStarted(1.0), 1.0)
+    assert tt.on_event(tr(P, "Wait.", 1.3), 1.3) == [Interrupt(1.0, "Wait."), Eager(False)]
+
+
 def test_an_interruption_word_on_the_second_look_leaves_the_stop_in_doubt():
     """A Kokoro "Mm-hmm." was "In it?" on its first look and "No." on its second: it stops
     the bot, but if its words then mean nothing to the agent, the bot goes on."""

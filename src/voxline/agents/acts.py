@@ -41,6 +41,7 @@ READBACK = phrases(
 REPEAT = phrases(
     "sorry", "pardon", "say that again", "say it again", "repeat that", "repeat it",
     "repeat yourself", "what was that", "come again", "what did you say",
+    r"(can|could|would) you (please )?repeat(?! (my|the) order)", r"^repeat( please)?$",
     r"didn't (catch|hear|get)",
     r"^(what|what is it|what was it|what's that|what is that)$",  # a bare "what?" names nothing
     "one more time", "again please", "excuse me", "huh",

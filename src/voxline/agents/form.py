@@ -72,12 +72,25 @@ class FormAgent:
 
     # --- state from history -----------------------------------------------------------------
 
+    def understands(self, history: History, text: str) -> bool:
+        """Whether ``text``, said next, would mean something to the form: the turn taker lets
+        words over the bot stop it only then (a misheard backchannel means nothing)."""
+        _, plan = self._replay([*history.messages(), {"role": "user", "content": text}])
+        if plan is not None and plan.understood:
+            return True
+        # A slot named ("chopped crust" for "stuffed crust") is the order spoken of, its value
+        # lost: whisper's looks at an espeak "Stuffed crust, please." over the bot.
+        return bool(self.reader.read(text, None, Order()).slots_named)
+
     def replay(self, history: History) -> tuple[State, Plan | None]:
         """The state before the latest user turn's reply, and the plan for that turn."""
+        return self._replay(history.messages())
+
+    def _replay(self, messages: list[Message]) -> tuple[State, Plan | None]:
         st = State()
         plan: Plan | None = None
         calls: dict[str, tuple[str, dict[str, Any]]] = {}
-        for m in history.messages():
+        for m in messages:
             role = m["role"]
             if role == "user":
                 reading = self.reader.read(m["content"] or "", st.focus, st.draft)
