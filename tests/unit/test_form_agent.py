@@ -163,7 +163,9 @@ async def test_a_change_to_one_of_several_pizzas_names_it_or_is_asked(talk):
 # --- confirmation ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("yes", ["yes", "yeah that's right", "sure, go ahead", "correct", "yep"])
+@pytest.mark.parametrize(
+    "yes", ["yes", "yeah that's right", "sure, go ahead", "correct", "yep", "Uh-huh.", "Mm-hmm."]
+)
 async def test_a_yes_places_it(talk, yes):
     await talk.say("large pepperoni thin crust")
     assert "Great, I've placed your order" in await talk.say(yes)
@@ -410,6 +412,7 @@ async def test_a_kind_the_menu_knows_or_nearly_knows_is_not_declined(talk, asked
         "pardon",
         "What?",
         "what is it",
+        "Huh?",
     ],
 )
 async def test_repeat_says_the_last_reply_again(talk, again):
@@ -570,7 +573,13 @@ async def test_words_over_the_bot_mean_something_only_when_the_dialog_can_use_th
     """The turn taker lets words over the bot stop it only if they mean something here: the
     bench's misheard backchannels do not, a caller's correction does."""
     await talk.say("What toppings do you have?")
-    for garble in ("Both have them.", "Hey, name Hamah.", "And then...", "In it."):
+    for garble in (
+        "Both have them.",
+        "Hey, name Hamah.",
+        "And then...",
+        "In it.",
+        "And then, huh?",
+    ):
         assert not talk.agent.understands(talk.history, garble), garble
     for line in ("Stuffed crust, please.", "Make it a medium.", "Can you repeat that?",
                  "chopped crust."):  # fmt: skip

@@ -19,6 +19,7 @@ YES = phrases(
     "yes", "yeah", "yep", "yup", "ya", "sure", "correct", "right", "exactly", "please do",
     "go ahead", "sounds good", "perfect", "ok", "okay", "absolutely", "definitely", "of course",
     "do it", "place it", "that's it", "that is it", "affirmative", "great", "fine",
+    "uh huh", "mm hmm", "mhm",
 )  # fmt: skip
 NO = phrases(
     "no", "nope", "nah", "not really", "wrong", "incorrect", "not right", "that's not",
@@ -44,7 +45,8 @@ REPEAT = phrases(
     r"(can|could|would) you (please )?repeat(?! (my|the) order)", r"^repeat( please)?$",
     r"didn't (catch|hear|get)",
     r"^(what|what is it|what was it|what's that|what is that)$",  # a bare "what?" names nothing
-    "one more time", "again please", "excuse me", "huh",
+    # a bare "huh?": "uh-huh" is a yes, "And then, huh?" a backchannel whisper garbled
+    "one more time", "again please", "excuse me", "^huh$",
 )  # fmt: skip
 DONE = phrases(
     "that's all", "that is all", "that's it", "that is it", "nothing else", "no thanks",
