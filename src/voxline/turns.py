@@ -38,6 +38,7 @@ from voxline.events import (
     Transcript,
     TranscriptKind,
 )
+from voxline.transcript_shape import normalize, unfinished, whole_sentence
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,61 +119,10 @@ Decision = (
     Respond | Confirm | Release | Cancel | Pause | Resume | Interrupt | Eager | Reprompt | Hangup
 )
 
-_WORDS = re.compile(r"[^\w\s'-]")
 # A hum whisper spelt its own way over the bot: "Mm-huh", "M-H-N", "Mm-hm", "Mm-hum" (6 of
 # 84 backchannels in the bench's 14 voices came out so, of 22 that were no filler); none of
 # 112 interruptions ("Wait.", "No, no.", "Hold on.") is made of these letters only.
 _HUM = re.compile(r"^(?=.*[mh])[mhnu]+(-[mhnu]+)*$")
-# Words a caller's sentence does not end on: articles, some prepositions and conjunctions,
-# hesitations. Not words that end questions and phrases ("do you have", "hold on", "a large
-# then").
-UNFINISHED = frozenset([
-    "a", "an", "the", "with", "and", "or", "but", "for", "of", "to", "my", "your", "our", "um",
-    "uh", "er", "erm", "because", "plus",
-])  # fmt: skip
-
-
-# Words a clause waiting for its sentence begins with ("If I don't like the bike.").
-_SUBORDINATE = frozenset(
-    "if when unless because although though while whereas since before after once".split()  # noqa: SIM905
-)
-
-
-# Of those, the ones no question begins with ("When do you close?" is whole): whisper wrote a
-# lone "If I don't like the bike?" (the Riva-stack bench), and the bot answered half of it.
-_CONDITIONS = _SUBORDINATE - {"when", "since", "before", "after"}
-
-
-def unfinished(text: str) -> bool:
-    """Ends on a word no sentence ends on, or is a lone condition ("If I don't like the
-    bike?": its question comes after the comma's pause, which a final may fall into)."""
-    words = normalize(text).split()
-    if not words:
-        return False
-    clauses = [c for c in re.split(r"[,.?!;]", text) if c.strip()]
-    return words[-1] in UNFINISHED or (words[0] in _CONDITIONS and len(clauses) == 1)
-
-
-# Words a sentence seldom ends on, though a final may ("can I", "if I"): an early reply is not
-# released on them.
-_OPEN_ENDS = UNFINISHED | {"i", "can", "could", "would", "if", "is", "are", "at", "in", "on"}
-
-
-def whole_sentence(text: str) -> bool:
-    """Whether a transcript reads as a finished sentence. Whisper writes a trailing-off
-    "with..." and a clause's "bike," as they sound; Riva's final punctuation does the same."""
-    stripped = text.rstrip()
-    if not stripped or stripped.endswith(("...", ",", "-", ":")) or unfinished(stripped):
-        return False
-    words = normalize(stripped).split()
-    if not words or stripped[-1] not in ".?!" or words[-1] in _OPEN_ENDS:
-        return False
-    return stripped[-1] == "?" or words[0] not in _SUBORDINATE or "," in stripped
-
-
-def normalize(text: str) -> str:
-    """Lower case, no punctuation, single spaces: what "the same transcript" means."""
-    return " ".join(_WORDS.sub(" ", text.lower()).split())
 
 
 class TurnTaker:

@@ -4,6 +4,7 @@ from dataclasses import replace
 
 from voxline.bot import TurnSettings
 from voxline.events import SpeechStarted, SpeechStopped, Transcript, TranscriptKind
+from voxline.transcript_shape import unfinished, whole_sentence
 from voxline.turns import (
     Cancel,
     Confirm,
@@ -16,8 +17,6 @@ from voxline.turns import (
     Respond,
     Resume,
     TurnTaker,
-    unfinished,
-    whole_sentence,
 )
 
 P, INTERIM, F = TranscriptKind.PARTIAL, TranscriptKind.INTERIM, TranscriptKind.FINAL

@@ -31,7 +31,8 @@ from voxline.agents.http import DialogServer
 from voxline.bot import Bot, BotError
 from voxline.config import Settings
 from voxline.records import Records
-from voxline.turns import TurnTaker, normalize
+from voxline.transcript_shape import normalize
+from voxline.turns import TurnTaker
 
 if TYPE_CHECKING:
     from voxline.call import Call

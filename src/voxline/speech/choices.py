@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from voxline.speech.base import RecognizerHints
-from voxline.turns import normalize
+from voxline.transcript_shape import normalize
 
 OPTION_FLOOR = -11.0  # summed log-probability of the option's tokens, at least
 # Over the next option (e^3.5, 33 times likelier): the options meant won by 3.7-5.8 on the

@@ -35,7 +35,7 @@ from voxline.function_words import FUNCTION_WORDS
 from voxline.sounds import similarity
 from voxline.speech.base import RecognizerHints
 from voxline.speech.choices import YES_NO
-from voxline.turns import normalize
+from voxline.transcript_shape import normalize
 
 WORD_BONUS = 1.0  # nats per vocabulary word: 2 made "Yeah." into "Yes. Yes." more often
 # Similarity of a heard word to a bot word, at least: "soft" ~ stuffed 0.68, "hand" ~ ham 0.56,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from voxline.turns import normalize
+from voxline.transcript_shape import normalize
 
 PLACE_SLACK = 4.0
 PLACE_GAP = 2.0
