@@ -372,7 +372,7 @@ class TurnTaker:
             self._early_words = None
             goes_on = normalize(tr.text).startswith(f"{self._backchannel} ")
             sure = self.interrupts(tr.text) or goes_on
-            meant = sure or self._meant(tr.text, now)
+            meant = sure or self._meant(tr.text)
             if not sure and not (meant and self._confirms(tr)):
                 if tr.kind is TranscriptKind.FINAL and not meant and self.paused:
                     self.paused, self._unconfirmed = False, None
@@ -411,12 +411,13 @@ class TurnTaker:
         self.released, self._early_end = False, tr.speech_end
         return [*out, Respond(text, speculative=True, replace=replace, speech_end=tr.speech_end)]
 
-    def _meant(self, text: str, now: float) -> bool:
+    def _meant(self, text: str) -> bool:
         """Whether words over the bot may stop it: words that mean nothing to the agent are a
         backchannel whisper garbled ("Both have them.", "Hey, name Hamah." for "Uh-huh",
         "Mm-hmm") or the start of words that will ("Make it a-"): the bot stays ducked until
-        they do, the speech lasts ``interrupt_after_ms``, or their final means nothing."""
-        return self.means is None or self._doubted_long(now) or self.means(text)
+        they do, the speech lasts ``interrupt_after_ms`` (``tick``), or their final means
+        nothing."""
+        return self.means is None or self.means(text)
 
     def _doubted_long(self, now: float) -> bool:
         """The caller has talked over the bot long enough to stop it with no meaning known,
