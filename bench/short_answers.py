@@ -3,7 +3,8 @@
 Every voice of the bench says one-word answers to the pizza bot's questions ("Small." to "What
 size would you like? Small, medium or large.") and lines that answer with none of the options
 ("Um.", "Do you deliver?", "No, that's all."). Each goes through whisper as the call prompts
-it, once free and once with the options the question named (``speech/choices.py``). Printed:
+it, once free and once as the call hears it: with the options the question named
+(``speech/choices.py``), the bot's words and its slots' places. Printed:
 answers heard right free and with options, options forced on lines that named none, and the
 time per line; per voice and in total.
 
@@ -26,6 +27,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from voxline.bot import load_bot  # noqa: E402
 from voxline.speech.base import RecognizerHints  # noqa: E402
 from voxline.speech.choices import utterance_options  # noqa: E402
+from voxline.speech.hypotheses import utterance_vocabulary  # noqa: E402
 from voxline.speech.whisper import WhisperEngine, utterance_prompt  # noqa: E402
 from voxline.testbench.voices import VOICES, VoiceRenderer  # noqa: E402
 from voxline.testbench.words import normalize  # noqa: E402
@@ -45,6 +47,7 @@ LINES = [
     *((SIZE, f"{w.capitalize()}.", w) for w in ("small", "medium", "large")),
     (SIZE, "Large, please.", "large"),
     *((CRUST, f"{w.capitalize()}.", w) for w in ("thin", "regular", "thick", "stuffed")),
+    *((CRUST, f"{w.capitalize()} crust.", w) for w in ("thin", "regular", "thick", "stuffed")),
     *((TOPPINGS, f"{w.capitalize()}.", w) for w in ("pepperoni", "mushrooms", "onions")),
     (READ_BACK, "Yes.", "yes"),
     (READ_BACK, "No.", "no"),
@@ -55,6 +58,8 @@ LINES = [
     (SIZE, "Mm-hmm.", ""),
     (CRUST, "Hmm, let me think.", ""),
     (CRUST, "What do you have?", ""),
+    (CRUST, "What crusts do you have?", ""),
+    (CRUST, "Which crust is the cheapest?", ""),
     (TOPPINGS, "No, that's all.", ""),
     (READ_BACK, "How much is it?", ""),
     (READ_BACK, "Do you deliver?", ""),
@@ -78,10 +83,11 @@ def main() -> None:
             pcm = renderer.render(voice, line).pcm
             prompt = utterance_prompt(hints, False, question)
             options = utterance_options(hints, False, question)
+            vocabulary = utterance_vocabulary(hints, False, options)
             t0 = time.perf_counter()
             free = engine.transcribe(pcm, RATE, prompt)
             t1 = time.perf_counter()
-            chosen = engine.transcribe(pcm, RATE, prompt, options)
+            chosen = engine.transcribe(pcm, RATE, prompt, options, vocabulary, "", bot.places)
             t2 = time.perf_counter()
             for key in (voice, "all"):
                 g = rows.setdefault(key, {"answers": 0, "free_right": 0, "right": 0, "others": 0,

@@ -9,6 +9,7 @@ import pytest
 from voxline.speech.base import RecognizerHints
 from voxline.speech.choices import (
     OPTION_GAP,
+    answer_forms,
     choose,
     offered,
     open_to_choice,
@@ -71,13 +72,23 @@ def test_an_option_is_taken_only_when_it_stands_out():
     assert spoken("black olives") == "Black olives."
 
 
+def test_a_slots_value_is_also_tried_with_the_slots_name():
+    places = (("size", ("small", "large")), ("crust", ("thin", "thick")))
+    assert answer_forms("thin", places) == ("Thin.", "Thin crust.")
+    assert answer_forms("large", places) == ("Large.", "Large size.")
+    assert answer_forms("yes", places) == ("Yes.",)
+
+
 def hear(whisper_engine, pizza_hints, voice: str, line: str, heard: str, choices: bool) -> str:
+    """As the call hears a line after ``heard``; ``choices``: with the question's options and
+    the slots' places."""
     from voxline.testbench.voices import VoiceRenderer
 
     pcm = VoiceRenderer().render(voice, line).pcm
     options = utterance_options(pizza_hints, False, heard) if choices else ()
+    places = pizza_hints.places if choices else ()
     return whisper_engine.transcribe(
-        pcm, RATE, utterance_prompt(pizza_hints, False, heard), options
+        pcm, RATE, utterance_prompt(pizza_hints, False, heard), options, (), "", places
     )
 
 
@@ -96,10 +107,20 @@ def test_a_misheard_one_word_answer_is_heard_as_the_option(
     )  # ... not any more
 
 
+@pytest.mark.parametrize("voice", ["espeak-f", "espeak-gb"])
+def test_an_answer_with_the_slots_name_is_heard_as_the_option(whisper_engine, pizza_hints, voice):
+    """ "Thin crust." heard as "In crust." / "It's been crushed.": "Thin." alone was no likelier
+    than the other crusts."""
+    line = "Thin crust."
+    assert hear(whisper_engine, pizza_hints, voice, line, CRUST, choices=False) != line
+    assert hear(whisper_engine, pizza_hints, voice, line, CRUST, choices=True) == line
+
+
 @pytest.mark.parametrize(
     ("voice", "line", "heard"),
     [
         ("rms", "What do you have?", CRUST),
+        ("espeak-m", "What crusts do you have?", CRUST),
         ("awb", "Um.", SIZE),
         ("espeak-gb", "How much is it?", READ_BACK),
         ("slt", "No, that's all.", SIZE),

@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from voxline.speech.base import RecognizerHints
+from voxline.speech.places import Places
 from voxline.transcript_shape import normalize
 
 OPTION_FLOOR = -11.0  # summed log-probability of the option's tokens, at least
@@ -85,3 +86,13 @@ def choose(scores: Mapping[str, float], heard: float) -> str | None:
 def spoken(option: str) -> str:
     """An option as a caller's one-word answer is written: "Black olives."."""
     return option[:1].upper() + option[1:] + "."
+
+
+def answer_forms(option: str, places: Places) -> tuple[str, ...]:
+    """The ways a caller says ``option``: alone, and with its slot's name ("Regular crust."),
+    the option scoring as the likelier. Scored alone, an espeak "Regular crust." over line
+    hiss came 1.6 nats under the floor, and a clean one heard as "Do you recommend the other
+    crust?" only 2.2 over thick."""
+    alone = spoken(option)
+    named = [f"{alone[:-1]} {name}." for name, values in places if option in values]
+    return (alone, *named)

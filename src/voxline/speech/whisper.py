@@ -19,7 +19,12 @@ import numpy as np
 from voxline.agents.phrasing import spoken_list
 from voxline.audio import pcm_to_float, resample
 from voxline.speech.base import AudioFormat, RecognizerCaps, RecognizerHints
-from voxline.speech.choices import choose, open_to_choice, spoken, utterance_options
+from voxline.speech.choices import (
+    answer_forms,
+    choose,
+    open_to_choice,
+    utterance_options,
+)
 from voxline.speech.hypotheses import (
     NEAR_SLACK,
     continued,
@@ -190,9 +195,10 @@ class WhisperEngine:
             scored = [(t, self._forced_logprob(encoded, start, t, frames)) for t in (text, again)]
             text = favoured(scored, vocabulary)  # the interim's words, if likely still
         if frames <= CHOICE_FRAMES and open_to_choice(text, options):
-            scores = {o: self._forced_logprob(encoded, start, spoken(o), frames) for o in options}
-            if (option := choose(scores, logprob)) is not None:
-                return spoken(option)
+            said = {o: max((self._forced_logprob(encoded, start, form, frames), form)
+                           for form in answer_forms(o, places)) for o in options}  # fmt: skip
+            if (option := choose({o: s for o, (s, _) in said.items()}, logprob)) is not None:
+                return said[option][1]
         if any(near := near_words(text, vocabulary)):
             text = self._nearer(encoded, start, text, near, frames)
         if any(place := place_words(text, places)):
