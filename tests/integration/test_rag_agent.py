@@ -53,12 +53,23 @@ def offline(data_dir):
         ("What time do you open on Saturday?", "Saturdays from 10"),
         ("How long is the frame warranty?", "seven years"),
         ("How much does the Heron cost?", "3,950 euros"),
+        # The name the question is about no longer outweighs what it asks about it: these were
+        # answered with "Corvid Cycles is an electric bicycle maker ...".
+        ("Who founded Corvid Cycles?", "Imelda Varga"),
+        ("Why is the company called Corvid?", "crows"),
+        ("How fast can the bikes go?", "25 kilometres per hour"),  # a wrapped line, mended
     ],
 )
 async def test_offline_answers_from_the_documents(offline, question, fact):
     answer = "".join(await say(offline, question))
     assert fact in answer
+    assert "don't have" not in answer  # the name the question is about is no missing fact
     assert len(answer) < 320  # one or two sentences, not a whole passage
+
+
+async def test_a_verb_of_wanting_is_no_missing_fact(offline):
+    answer = "".join(await say(offline, "Can I return a bike if I don't like it?"))
+    assert "30 days" in answer and "information about" not in answer
 
 
 async def test_offline_says_it_does_not_know(offline):

@@ -1,6 +1,6 @@
 """Extractive answers without an embedding model: sentences chosen by the words they share."""
 
-from voxline.kb.answer import extract_answer
+from voxline.kb.answer import extract_answer, without_names
 from voxline.kb.base import Hit
 
 BIKES = (
@@ -35,3 +35,21 @@ def test_other_pronouns_keep_the_sentence_before_them():
 def test_an_it_after_an_unnamed_sentence_keeps_the_sentence_before_it():
     text = "Every bike has a warranty. It starts on the day you collect the bike."
     assert answer("When does it start, the day you collect?", text) == text
+
+
+def test_all_of_them_keeps_the_sentence_before_it():
+    text = "We make three bikes. All of them are limited to 25 kilometres per hour. We ship daily."
+    assert answer("How fast is it limited?", text) == (
+        "We make three bikes. All of them are limited to 25 kilometres per hour."
+    )
+
+
+def test_the_bots_names_come_out_of_the_question_with_the_words_that_go_with_them():
+    names = ("Corvid", "Port Ellery", "Imelda Varga", "warranty")
+    assert without_names("Who founded Corvid Cycles?", names) == "Who founded?"
+    assert without_names("Is the Port Ellery shop open, Monday?", names) == (
+        "Is the shop open, Monday?"
+    )
+    assert without_names("How long is the warranty on the Mercury?", names) == (
+        "How long is the warranty on the Mercury?"
+    )  # a name the bot does not know stays: the bot may not know what it is

@@ -17,6 +17,21 @@ def test_sentences_respect_abbreviations_decimals_and_headings():
     ]
 
 
+def test_a_wrapped_line_that_starts_with_a_number_goes_on_the_sentence():
+    """Documents wrap their lines: "limited to\n25 kilometres per hour" is one sentence (it was
+    cut as if "25" began a numbered list, and the bot never knew how fast the bikes go)."""
+    text = (
+        "We make three bikes. All of them use our own motor, which is limited to\n"
+        "25 kilometres per hour.\n2) Ride it\n- Smile."
+    )
+    assert split_sentences(text) == [
+        "We make three bikes.",
+        "All of them use our own motor, which is limited to 25 kilometres per hour.",
+        "2) Ride it",  # a numbered list's item is still one
+        "- Smile.",
+    ]
+
+
 def test_sentence_stream_releases_each_sentence_once_complete():
     stream = SentenceStream()
     out = []

@@ -107,11 +107,13 @@ class RagAgent:
         return query, await self.kb.search(query, self.options.top_k)
 
     def _extractive(self, question: str, hits: list[Hit]) -> str:
-        found = extract_answer(question, hits, self.embed, self.options.max_sentences)
+        found = extract_answer(
+            question, hits, self.embed, self.options.max_sentences, names=self.names
+        )
         if not found.text or found.score < self.options.min_score:
             return self.options.no_answer
         if self.embed is not None:
-            missing = unanswered(question, found.text, self.embed)
+            missing = unanswered(question, found.text, self.embed, self.names)
             if missing:  # "parking for trucks?": what we know, and what we don't
                 return f"{found.text} {self.options.partial.format(what=spoken_list(missing))}"
         return found.text

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,12 +93,17 @@ def _stems(text: str) -> set[str]:
     return {_stem(w) for w in words} | {f"day:{d}" for d in days_named(text)}
 
 
-def unanswered(question: str, answer: str, embed: Embed, gain: float = 0.04) -> list[str]:
+def unanswered(
+    question: str, answer: str, embed: Embed, names: Sequence[str] = (), gain: float = 0.04
+) -> list[str]:
     """Content words of the question the answer does not speak to ("trucks" of "parking for
     trucks?" against the car-park sentence): not in the answer, and the question without them
-    is closer to the answer (by ``gain`` in cosine; "son" of "my 14 year old son" is not)."""
+    is closer to the answer (by ``gain`` in cosine; "son" of "my 14 year old son" is not).
+    The bot's ``names`` are what the question is about, not a fact it asks for ("Why is the
+    company called Corvid?": "named after the crows")."""
     covered = _stems(answer)
-    words = re.findall(r'"([^"]+)"', fts_query(question))
+    named = {w.lower() for n in names for w in n.split()}
+    words = [w for w in re.findall(r'"([^"]+)"', fts_query(question)) if w.lower() not in named]
     candidates = [
         w for w in words
         if _stem(w) not in covered and not w.isdigit() and not (days_named(w) and
@@ -120,7 +125,9 @@ def _speakable(sentence: str) -> bool:
     return len(sentence.split()) >= 4 and sentence[-1] in ".?!\"')"
 
 
-_LEANS_BACK = re.compile(r"^(it|its|it's|they|their|this|these|that|he|she|his|her)\b", re.I)
+_LEANS_BACK = re.compile(
+    r"^(it|its|it's|they|their|this|these|that|he|she|his|her|(all|both|each|none) of them)\b", re.I
+)
 
 
 _IT = re.compile(r"^(it's|its|it)\b", re.I)
@@ -172,6 +179,30 @@ def _day_fit(question: str, units: list[str]) -> np.ndarray:
     return fit
 
 
+def without_names(question: str, names: Sequence[str]) -> str:
+    """``question`` without the bot's names in it, and the capitalised words that go with them
+    ("Corvid Cycles"): what it asks about the thing it names."""
+    known = [n for n in names if n[:1].isupper()]
+    if not known:
+        return question
+    alternatives = "|".join(re.escape(n) for n in sorted(known, key=len, reverse=True))
+    bare = re.sub(rf"\b(?:{alternatives})\b(?: [A-Z][\w-]*)*", " ", question)
+    return re.sub(r"\s+(?=[?.!,])", "", re.sub(r"\s+", " ", bare)).strip()
+
+
+def _fit(
+    question: str, units: list[str], vectors: np.ndarray | None, embed: Embed | None
+) -> np.ndarray:
+    """How well each unit answers ``question``: cosine, plus a little for shared words."""
+    words = _stems(question)
+    overlap = np.array(
+        [len(words & _stems(u)) / max(len(words), 1) for u in units], dtype=np.float32
+    )
+    if embed is None or vectors is None:
+        return 0.15 * overlap
+    return vectors @ embed([question])[0] + 0.15 * overlap
+
+
 def extract_answer(
     question: str,
     hits: list[Hit],
@@ -179,6 +210,7 @@ def extract_answer(
     max_sentences: int = 2,
     max_chars: int = 300,
     margin: float = 0.08,
+    names: Sequence[str] = (),
 ) -> Extract:
     """The most relevant sentences among ``hits`` and how relevant they are."""
     pool: list[tuple[int, int, str]] = []  # (hit, sentence index, sentence)
@@ -187,18 +219,19 @@ def extract_answer(
         pool.extend((h, i, s) for i, s in enumerate(sentences))
     if not pool:
         return Extract("", 0.0)
-    qwords = _stems(question)
-    overlap = np.array(
-        [len(qwords & _stems(s)) / max(len(qwords), 1) for _, _, s in pool], dtype=np.float32
+    units = [u for _, _, u in pool]
+    vectors = embed(units) if embed is not None else None
+    # The question's names say which thing it is about, its other words what about it: asked
+    # "Who founded Corvid Cycles?", the sentence naming Corvid Cycles twice won over "The
+    # company was founded in 2011 by ...". Both count.
+    asked = dict.fromkeys([question, without_names(question, names)])
+    scores = sum(_fit(q, units, vectors, embed) for q in asked) / len(asked)
+    relevance = (
+        float((vectors @ embed([question])[0]).max())
+        if embed is not None and vectors is not None
+        else hits[0].score
     )
-    if embed is not None:
-        query = embed([question])[0]
-        cosine = embed([s for _, _, s in pool]) @ query
-        relevance = float(cosine.max())
-    else:
-        cosine = np.zeros(len(pool), dtype=np.float32)
-        relevance = hits[0].score
-    scores = cosine + 0.15 * overlap + _day_fit(question, [u for _, _, u in pool])
+    scores = scores + _day_fit(question, units)
     max_chars = max(max_chars, len(pool[int(np.argmax(scores))][2]))
     order = [int(i) for i in np.argsort(-scores)]
     best = order[0]

@@ -24,10 +24,11 @@ Mode = Literal["vector", "keyword", "hybrid"]
 _STOP = frozenset(
     (
         "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "do", "does",
-        "did", "for", "from", "had", "has", "have", "how", "i", "if", "in", "is", "it", "its",
-        "me", "my", "of", "on", "or", "our", "please", "so", "tell", "that", "the", "their",
-        "there", "these", "this", "to", "us", "was", "we", "what", "when", "where", "which", "who",
-        "why", "will", "with", "would", "you", "your"
+        "did", "don't", "doesn't", "for", "from", "had", "has", "have", "how", "i", "i'd", "i'm",
+        "if", "in", "is", "it", "its", "like", "me", "my", "need", "of", "on", "or", "our",
+        "please", "so", "tell", "that", "the", "their", "there", "these", "this", "to", "us",
+        "want", "was", "we", "what", "when", "where", "which", "who", "why", "will", "with",
+        "would", "you", "your"
     )
 )  # fmt: skip
 _RRF_K = 60  # the usual constant: damps the head so neither list dominates

@@ -18,7 +18,7 @@ def split_sentences(text: str) -> list[str]:
     out: list[str] = []
     # Blank lines, list items and short unpunctuated lines (headings) also end a sentence.
     text = re.sub(r"(?m)^([^\n]{0,59}[^\n.?!,;:])\n(?=\S)", "\\1\n\n", text)
-    for para in re.split(r"\n\s*\n|\n(?=\s*[-*#\d])", text):
+    for para in re.split(r"\n\s*\n|\n(?=\s*(?:[-*#]|\d+[.)]\s))", text):
         para = _SPACE.sub(" ", para).strip()
         start = 0
         for end in sentence_ends(para):
