@@ -1,6 +1,6 @@
 """Extractive answers without an embedding model: sentences chosen by the words they share."""
 
-from voxline.kb.answer import extract_answer, without_names
+from voxline.kb.answer import extract_answer
 from voxline.kb.base import Hit
 
 BIKES = (
@@ -44,12 +44,13 @@ def test_all_of_them_keeps_the_sentence_before_it():
     )
 
 
-def test_the_bots_names_come_out_of_the_question_with_the_words_that_go_with_them():
-    names = ("Corvid", "Port Ellery", "Imelda Varga", "warranty")
-    assert without_names("Who founded Corvid Cycles?", names) == "Who founded?"
-    assert without_names("Is the Port Ellery shop open, Monday?", names) == (
-        "Is the shop open, Monday?"
-    )
-    assert without_names("How long is the warranty on the Mercury?", names) == (
-        "How long is the warranty on the Mercury?"
-    )  # a name the bot does not know stays: the bot may not know what it is
+def test_words_every_passage_has_do_not_pick_the_sentence():
+    """Asked of the company's pages, "Corvid Cycles" is in all of them: the sentence that
+    names it twice is no answer to who founded it."""
+    hits = [
+        Hit("about.md", 0, "Corvid Cycles makes bikes in Port Ellery. The company was founded "
+                           "in 2011 by Imelda Varga.", 0.9),
+        Hit("warranty.md", 0, "Every Corvid Cycles bike has a warranty of two years.", 0.8),
+    ]  # fmt: skip
+    said = extract_answer("Who founded Corvid Cycles?", hits, None, 1).text
+    assert said == "The company was founded in 2011 by Imelda Varga."

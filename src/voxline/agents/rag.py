@@ -107,9 +107,7 @@ class RagAgent:
         return query, await self.kb.search(query, self.options.top_k)
 
     def _extractive(self, question: str, hits: list[Hit]) -> str:
-        found = extract_answer(
-            question, hits, self.embed, self.options.max_sentences, names=self.names
-        )
+        found = extract_answer(question, hits, self.embed, self.options.max_sentences)
         if not found.text or found.score < self.options.min_score:
             return self.options.no_answer
         if self.embed is not None:

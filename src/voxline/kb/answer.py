@@ -179,15 +179,14 @@ def _day_fit(question: str, units: list[str]) -> np.ndarray:
     return fit
 
 
-def without_names(question: str, names: Sequence[str]) -> str:
-    """``question`` without the bot's names in it, and the capitalised words that go with them
-    ("Corvid Cycles"): what it asks about the thing it names."""
-    known = [n for n in names if n[:1].isupper()]
-    if not known:
+def _unshared(question: str, hits: list[Hit]) -> str:
+    """``question`` without the words every passage has: they cannot tell its sentences apart
+    ("Corvid" in "Who founded Corvid Cycles?", asked of the company's pages)."""
+    if len(hits) < 2:
         return question
-    alternatives = "|".join(re.escape(n) for n in sorted(known, key=len, reverse=True))
-    bare = re.sub(rf"\b(?:{alternatives})\b(?: [A-Z][\w-]*)*", " ", question)
-    return re.sub(r"\s+(?=[?.!,])", "", re.sub(r"\s+", " ", bare)).strip()
+    shared = set.intersection(*(_stems(h.text) for h in hits))
+    kept = [w for w in question.split() if _stem(re.sub(r"[^\w']", "", w.lower())) not in shared]
+    return " ".join(kept)
 
 
 def _fit(
@@ -210,7 +209,6 @@ def extract_answer(
     max_sentences: int = 2,
     max_chars: int = 300,
     margin: float = 0.08,
-    names: Sequence[str] = (),
 ) -> Extract:
     """The most relevant sentences among ``hits`` and how relevant they are."""
     pool: list[tuple[int, int, str]] = []  # (hit, sentence index, sentence)
@@ -221,10 +219,10 @@ def extract_answer(
         return Extract("", 0.0)
     units = [u for _, _, u in pool]
     vectors = embed(units) if embed is not None else None
-    # The question's names say which thing it is about, its other words what about it: asked
-    # "Who founded Corvid Cycles?", the sentence naming Corvid Cycles twice won over "The
-    # company was founded in 2011 by ...". Both count.
-    asked = dict.fromkeys([question, without_names(question, names)])
+    # Scored for the question as asked and without the words every passage has: asked "Who
+    # founded Corvid Cycles?" of the company's pages, the sentence naming Corvid Cycles twice
+    # won over "The company was founded in 2011 by ...".
+    asked = dict.fromkeys([question, _unshared(question, hits)])
     scores = sum(_fit(q, units, vectors, embed) for q in asked) / len(asked)
     relevance = (
         float((vectors @ embed([question])[0]).max())
