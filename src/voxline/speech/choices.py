@@ -30,7 +30,6 @@ OPTION_GAP = 3.5
 # asked for the size six times), a wrong one 11.0-11.8 ("Black olives and onions." as pepperoni).
 OPTION_SLACK = 9.5
 YES_NO = ("yes", "no")
-HUM = "Mm-hmm."  # no answer, scored beside the options
 # A question that starts with one of these is answered yes or no ("Shall I place the order?",
 # "Did you say ham?"), besides any option it names.
 YES_NO_STARTS = frozenset(
@@ -76,15 +75,11 @@ def open_to_choice(text: str, options: Sequence[str]) -> bool:
     return not all(_HUM.fullmatch(w) for w in re.split(r"[\s-]+", said))  # "mm-hmm": hyphens
 
 
-def choose(scores: Mapping[str, float], heard: float, hum: float = float("-inf")) -> str | None:
+def choose(scores: Mapping[str, float], heard: float) -> str | None:
     """The option the caller said, if one stands out; else None. ``heard``: the summed
-    log-probability of what whisper heard freely; ``hum``: of ``HUM``, which an option must
-    beat as it beats the others (a "Mm-hmm." to "What size?" heard as "Animation in." was
-    made "Medium.")."""
+    log-probability of what whisper heard freely."""
     (best, top), (_, second) = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)[:2]
-    stands_out = top - max(second, hum) >= OPTION_GAP and top >= max(
-        OPTION_FLOOR, heard - OPTION_SLACK
-    )
+    stands_out = top - second >= OPTION_GAP and top >= max(OPTION_FLOOR, heard - OPTION_SLACK)
     return best if stands_out else None
 
 

@@ -20,7 +20,6 @@ from voxline.agents.phrasing import spoken_list
 from voxline.audio import pcm_to_float, resample
 from voxline.speech.base import AudioFormat, RecognizerCaps, RecognizerHints
 from voxline.speech.choices import (
-    HUM,
     answer_forms,
     choose,
     open_to_choice,
@@ -198,9 +197,7 @@ class WhisperEngine:
         if frames <= CHOICE_FRAMES and open_to_choice(text, options):
             said = {o: max((self._forced_logprob(encoded, start, form, frames), form)
                            for form in answer_forms(o, places)) for o in options}  # fmt: skip
-            scores = {o: s for o, (s, _) in said.items()}
-            hum = self._forced_logprob(encoded, start, HUM, frames)
-            if (option := choose(scores, logprob, hum)) is not None:
+            if (option := choose({o: s for o, (s, _) in said.items()}, logprob)) is not None:
                 return said[option][1]
         if any(near := near_words(text, vocabulary)):
             text = self._nearer(encoded, start, text, near, frames)
