@@ -99,10 +99,10 @@ def unanswered(
     """Content words of the question the answer does not speak to ("trucks" of "parking for
     trucks?" against the car-park sentence): not in the answer, and the question without them
     is closer to the answer (by ``gain`` in cosine; "son" of "my 14 year old son" is not).
-    The bot's ``names`` are what the question is about, not a fact it asks for ("Why is the
-    company called Corvid?": "named after the crows")."""
+    The bot's proper ``names`` are what the question is about, not a fact it asks for ("Why is
+    the company called Corvid?": "named after the crows")."""
     covered = _stems(answer)
-    named = {w.lower() for n in names for w in n.split()}
+    named = {w.lower() for n in names if n[:1].isupper() for w in n.split()}
     words = [w for w in re.findall(r'"([^"]+)"', fts_query(question)) if w.lower() not in named]
     candidates = [
         w for w in words
