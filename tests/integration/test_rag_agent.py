@@ -58,6 +58,10 @@ def offline(data_dir):
         ("Who founded Corvid Cycles?", "Imelda Varga"),
         ("Why is the company called Corvid?", "crows"),
         ("How fast can the bikes go?", "25 kilometres per hour"),  # a wrapped line, mended
+        # ... while a name that tells the passages apart, and words every passage has that
+        # are no name, still count: these were broken on the way.
+        ("How heavy is the Swift folding bike?", "14 kilograms"),
+        ("How long is the battery warranty?", "800 full charge cycles"),
     ],
 )
 async def test_offline_answers_from_the_documents(offline, question, fact):

@@ -180,12 +180,18 @@ def _day_fit(question: str, units: list[str]) -> np.ndarray:
 
 
 def _unshared(question: str, hits: list[Hit]) -> str:
-    """``question`` without the words every passage has: they cannot tell its sentences apart
-    ("Corvid" in "Who founded Corvid Cycles?", asked of the company's pages)."""
+    """``question`` without the names every passage has: they cannot tell its sentences apart
+    ("Corvid Cycles" in "Who founded Corvid Cycles?", asked of the company's pages). Names
+    only: "battery" and "warranty" in every passage about the battery warranty are still what
+    "How long is the battery warranty?" asks about."""
     if len(hits) < 2:
         return question
     shared = set.intersection(*(_stems(h.text) for h in hits))
-    kept = [w for w in question.split() if _stem(re.sub(r"[^\w']", "", w.lower())) not in shared]
+    words = question.split()
+    kept = words[:1] + [
+        w for w in words[1:]
+        if not (w[:1].isupper() and _stem(re.sub(r"[^\w']", "", w.lower())) in shared)
+    ]  # fmt: skip
     return " ".join(kept)
 
 
