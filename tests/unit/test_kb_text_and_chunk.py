@@ -22,13 +22,14 @@ def test_a_wrapped_line_that_starts_with_a_number_goes_on_the_sentence():
     cut as if "25" began a numbered list, and the bot never knew how fast the bikes go)."""
     text = (
         "We make three bikes. All of them use our own motor, which is limited to\n"
-        "25 kilometres per hour.\n2) Ride it\n- Smile."
+        "25 kilometres per hour. Here is what to do before the first ride on your bike\n"
+        "2) Ride it."
     )
     assert split_sentences(text) == [
         "We make three bikes.",
         "All of them use our own motor, which is limited to 25 kilometres per hour.",
-        "2) Ride it",  # a numbered list's item is still one
-        "- Smile.",
+        "Here is what to do before the first ride on your bike",
+        "2) Ride it.",  # a numbered list's item still starts a sentence
     ]
 
 

@@ -195,17 +195,10 @@ def _unshared(question: str, hits: list[Hit]) -> str:
     return " ".join(kept)
 
 
-def _fit(
-    question: str, units: list[str], vectors: np.ndarray | None, embed: Embed | None
-) -> np.ndarray:
-    """How well each unit answers ``question``: cosine, plus a little for shared words."""
+def _overlap(question: str, units: list[str]) -> np.ndarray:
+    """The share of the question's content words each unit has."""
     words = _stems(question)
-    overlap = np.array(
-        [len(words & _stems(u)) / max(len(words), 1) for u in units], dtype=np.float32
-    )
-    if embed is None or vectors is None:
-        return 0.15 * overlap
-    return vectors @ embed([question])[0] + 0.15 * overlap
+    return np.array([len(words & _stems(u)) / max(len(words), 1) for u in units], dtype=np.float32)
 
 
 def extract_answer(
@@ -224,18 +217,19 @@ def extract_answer(
     if not pool:
         return Extract("", 0.0)
     units = [u for _, _, u in pool]
-    vectors = embed(units) if embed is not None else None
-    # Scored for the question as asked and without the words every passage has: asked "Who
+    # Scored for the question as asked and without the names every passage has: asked "Who
     # founded Corvid Cycles?" of the company's pages, the sentence naming Corvid Cycles twice
     # won over "The company was founded in 2011 by ...".
-    asked = dict.fromkeys([question, _unshared(question, hits)])
-    scores = sum(_fit(q, units, vectors, embed) for q in asked) / len(asked)
-    relevance = (
-        float((vectors @ embed([question])[0]).max())
-        if embed is not None and vectors is not None
-        else hits[0].score
-    )
-    scores = scores + _day_fit(question, units)
+    asked = list(dict.fromkeys([question, _unshared(question, hits)]))
+    if embed is not None:
+        vectors = embed(units)
+        cosines = [vectors @ embed([q])[0] for q in asked]
+        relevance = float(cosines[0].max())
+    else:
+        cosines = [np.zeros(len(units), dtype=np.float32)] * len(asked)
+        relevance = hits[0].score
+    fits = [c + 0.15 * _overlap(q, units) for q, c in zip(asked, cosines, strict=True)]
+    scores = sum(fits) / len(asked) + _day_fit(question, units)
     max_chars = max(max_chars, len(pool[int(np.argmax(scores))][2]))
     order = [int(i) for i in np.argsort(-scores)]
     best = order[0]
